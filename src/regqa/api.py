@@ -1,0 +1,126 @@
+"""The Python API: `qa = regqa.load(); qa.retrieve(...); qa.ask(...)`."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from .answer import Answer, Answerer
+from .corpus import Corpus, load_corpus
+from .errors import InputError
+from .index import IndexParts, open_index
+from .models import Models
+from .retrieval import Hit, HybridRetriever, SearchSettings
+
+MAX_QUESTION_CHARS = 2000  # longer input is cut (the UI says so); real questions are far shorter
+KINDS = ("article", "commentary")
+
+
+def project_root() -> Path:
+    """The checkout's root (where corpus/ and index/ live); REGQA_HOME overrides."""
+    if os.environ.get("REGQA_HOME"):
+        return Path(os.environ["REGQA_HOME"])
+    return Path(__file__).resolve().parents[2]
+
+
+def clean_question(question: object) -> str:
+    """Normalise a question or raise InputError saying what to do.
+
+    Control characters (except newlines and tabs) are dropped, lone surrogates (invalid
+    Unicode) are rejected, and text over MAX_QUESTION_CHARS is cut to that length.
+    """
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError("the question contains invalid Unicode (a lone surrogate); "
+                         "send it as valid UTF-8 text") from exc
+    question = unicodedata.normalize("NFKC", question)
+    question = "".join(ch for ch in question
+                       if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty: type a question about the regulations, "
+                         "e.g. 'Must AI-generated images be labelled?'")
+    return question[:MAX_QUESTION_CHARS]
+
+
+class RegQA:
+    """A loaded corpus and index, with the retriever and answerer built on them."""
+
+    def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
+                 llm=None) -> None:
+        self.corpus, self.parts, self.models = corpus, parts, models
+        self.answerer = Answerer(corpus, llm=llm)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct sources (articles and commentary documents)."""
+        return sum(len(r.articles) for r in self.corpus.regulations) + len(self.corpus.commentary)
+
+    def _check_filters(self, k: int, regulations, kinds) -> tuple[int, list | None, list | None]:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InputError(f"k must be a whole number, got {k!r}")
+        if k <= 0:
+            raise InputError(f"k must be at least 1, got {k}")
+        k = min(k, self.size)  # documented clamp: there are no more sources than this
+        if isinstance(regulations, str):
+            regulations = [regulations]
+        if regulations is not None:
+            regulations = list(regulations)
+            unknown = [r for r in regulations if r not in self.corpus.regulation_ids]
+            if unknown:
+                raise InputError(f"unknown regulation id(s) {unknown}; choose from "
+                                 f"{', '.join(self.corpus.regulation_ids)}")
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        if kinds is not None:
+            kinds = list(kinds)
+            unknown = [kind for kind in kinds if kind not in KINDS]
+            if unknown:
+                raise InputError(f"unknown kind(s) {unknown}; choose from {', '.join(KINDS)}")
+        return k, regulations, kinds
+
+    def retriever(self, k: int = 5, regulations: Sequence[str] | None = None,
+                  kinds: Sequence[str] | None = None,
+                  settings: SearchSettings | None = None) -> HybridRetriever:
+        k, regulations, kinds = self._check_filters(k, regulations, kinds)
+        return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
+                               kinds=kinds, settings=settings)
+
+    def retrieve(self, question: str, k: int = 5, regulations: Sequence[str] | None = None,
+                 kinds: Sequence[str] | None = None,
+                 settings: SearchSettings | None = None) -> list[Hit]:
+        """The k best distinct sources for the question, best first.
+
+        k is clamped to the number of sources in the corpus; k <= 0 raises InputError.
+        """
+        question = clean_question(question)
+        return self.retriever(k, regulations, kinds, settings).search(question)
+
+    def ask(self, question: str, history: Sequence | None = None,
+            regulations: Sequence[str] | None = None) -> Answer:
+        """A grounded answer whose every citation is a retrieved, existing article."""
+        question = clean_question(question)
+        search_text = self.answerer.contextualise(question, history)
+        hits = self.retrieve(search_text, k=8, regulations=regulations)
+        return self.answerer.answer(question, hits)
+
+
+def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
+         rebuild: bool = False, progress: bool = True, llm=None,
+         models: Models | None = None) -> RegQA:
+    """Load the corpus and its index (building the index if it is missing or stale)."""
+    root = project_root()
+    corpus = load_corpus(corpus_dir or root / "corpus")
+    models = models or Models()
+    parts = open_index(corpus, index_dir or root / "index", models, rebuild=rebuild,
+                       progress=progress)
+    if llm is None:
+        from .llm import llm_from_env
+
+        llm = llm_from_env()
+    return RegQA(corpus, parts, models, llm=llm)

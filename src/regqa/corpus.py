@@ -1,0 +1,395 @@
+"""Stage 1: read `corpus/` into frozen records.
+
+Layout (see corpus/README.md): `regulations/*.md` (our English rendering, one file per
+regulation), `official-zh/*.md` (the official Chinese text, same ids), `commentary/*.md`
+(attributed commentary in our words) and `glossary.md` (English | Chinese | note table).
+Parsing is lenient and records problems with file and line so `regqa corpus check` can
+report all of them at once; `load_corpus` refuses a corpus with any problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import CorpusError
+
+CHAPTER_RE = re.compile(r"^## Chapter (\d+): (.+?)\s*$")
+ARTICLE_RE = re.compile(r"^### Article (\d+)\s*$")
+ZH_ARTICLE_RE = re.compile(r"^第([零一二三四五六七八九十百]+)条[\s　]*(.*)$")
+ZH_CHAPTER_RE = re.compile(r"^## (第[零一二三四五六七八九十]+章.*)$")
+
+REGULATION_FIELDS = (
+    "id", "title", "short_title", "title_zh", "issued_by",
+    "promulgated", "effective", "official_url", "translation",
+)
+COMMENTARY_FIELDS = (
+    "id", "author", "affiliation", "source_title", "source_url", "published", "regulations",
+)
+DATE_FIELDS = ("promulgated", "effective")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Article `from_article` of one regulation points at another regulation or article."""
+
+    from_article: int
+    regulation: str
+    article: int | None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Article:
+    regulation: str
+    number: int
+    chapter: str
+    text: str
+    text_zh: str = ""
+    line: int = 0
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        return tuple(p for p in self.text.split("\n\n") if p.strip())
+
+
+@dataclass(frozen=True)
+class Regulation:
+    id: str
+    title: str
+    short_title: str
+    title_zh: str
+    issued_by: str
+    promulgated: str
+    effective: str
+    official_url: str
+    translation: str
+    articles: tuple[Article, ...]
+    references: tuple[Reference, ...] = ()
+    path: str = ""
+
+    def article(self, number: int) -> Article | None:
+        if 1 <= number <= len(self.articles) and self.articles[number - 1].number == number:
+            return self.articles[number - 1]
+        return next((a for a in self.articles if a.number == number), None)
+
+    def label(self, number: int) -> str:
+        return f"{self.short_title}, Art. {number}"
+
+
+@dataclass(frozen=True)
+class Commentary:
+    id: str
+    title: str
+    author: str
+    affiliation: str
+    source_title: str
+    source_url: str
+    published: str
+    regulations: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+    path: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"Commentary: {self.title}"
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    english: str
+    chinese: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: str
+    regulations: tuple[Regulation, ...]
+    commentary: tuple[Commentary, ...]
+    glossary: tuple[GlossaryTerm, ...]
+    digest: str
+    problems: tuple[Problem, ...] = field(default=(), compare=False)
+
+    def regulation(self, regulation_id: str) -> Regulation | None:
+        return next((r for r in self.regulations if r.id == regulation_id), None)
+
+    def article(self, regulation_id: str, number: int) -> Article | None:
+        regulation = self.regulation(regulation_id)
+        return regulation.article(number) if regulation else None
+
+    @property
+    def regulation_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.regulations)
+
+
+def chinese_numeral(text: str) -> int:
+    """Convert 一 … 九十九 (and 一百…) as used in article numbers to an int."""
+    digits = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    total, current = 0, 0
+    for char in text:
+        if char in digits:
+            current = digits[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            raise ValueError(f"not a Chinese numeral: {text!r}")
+    return total + current
+
+
+def split_front_matter(text: str, path: str, problems: list[Problem]) -> tuple[dict, int, list[str]]:
+    """Return (front matter, line number where the body starts, body lines)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        problems.append(Problem(path, 1, "missing YAML front matter: the file must start with '---'"))
+        return {}, 1, lines
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        problems.append(Problem(path, 1, "front matter is not closed by a '---' line"))
+        return {}, 1, lines
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark else 1
+        problems.append(Problem(path, line, f"invalid YAML front matter: {exc}".splitlines()[0]))
+        return {}, end + 2, lines[end + 1:]
+    if not isinstance(meta, dict):
+        problems.append(Problem(path, 2, "front matter must be a mapping of field: value"))
+        meta = {}
+    return meta, end + 2, lines[end + 1:]
+
+
+def _text_field(meta: dict, name: str, path: str, problems: list[Problem], line: int = 1) -> str:
+    value = meta.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        problems.append(Problem(path, line, f"front matter field '{name}' is missing or empty"))
+        return ""
+    if name in DATE_FIELDS or name == "published":
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            problems.append(Problem(path, line, f"front matter field '{name}' must be an ISO date "
+                                                f"(YYYY-MM-DD), got {value!r}"))
+            return str(value)
+    return str(value).strip()
+
+
+def _paragraphs(lines: list[str]) -> str:
+    blocks, current = [], []
+    for line in lines:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return "\n\n".join(blocks)
+
+
+def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
+    rel = str(path)
+    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    if not meta:
+        return None
+    values = {name: _text_field(meta, name, rel, problems) for name in REGULATION_FIELDS}
+    if values["id"] and values["id"] != path.stem:
+        problems.append(Problem(rel, 2, f"id '{values['id']}' must equal the file name '{path.stem}'"))
+
+    articles: list[Article] = []
+    chapter, number, start, text_lines = "", None, 0, []
+
+    def close() -> None:
+        if number is None:
+            return
+        text = _paragraphs(text_lines)
+        if not text:
+            problems.append(Problem(rel, start, f"Article {number} is empty"))
+        articles.append(Article(values["id"], number, chapter, text, line=start))
+
+    for offset, line in enumerate(body):
+        lineno = body_start + offset
+        if m := CHAPTER_RE.match(line):
+            close()
+            number, text_lines = None, []
+            chapter = f"Chapter {m.group(1)}: {m.group(2)}"
+        elif m := ARTICLE_RE.match(line):
+            close()
+            number, start, text_lines = int(m.group(1)), lineno, []
+            expected = articles[-1].number + 1 if articles else 1
+            if number == expected - 1 or any(a.number == number for a in articles):
+                problems.append(Problem(rel, lineno, f"duplicate Article {number}"))
+            elif number != expected:
+                problems.append(Problem(rel, lineno, f"Article {number} out of sequence: "
+                                                     f"expected Article {expected}"))
+        elif line.startswith("### ") or line.startswith("## "):
+            problems.append(Problem(rel, lineno, f"unrecognised heading {line.strip()!r}: use "
+                                                 "'## Chapter N: Title' or '### Article N'"))
+        elif number is not None:
+            text_lines.append(line)
+    close()
+    if not articles:
+        problems.append(Problem(rel, body_start, "no '### Article N' headings found"))
+
+    references = []
+    raw_refs = meta.get("references") or []
+    if not isinstance(raw_refs, list):
+        problems.append(Problem(rel, 2, "front matter 'references' must be a list"))
+        raw_refs = []
+    for item in raw_refs:
+        if not isinstance(item, dict) or "from" not in item or "regulation" not in item:
+            problems.append(Problem(rel, 2, f"reference {item!r} needs 'from', 'regulation' "
+                                            "and optional 'article'"))
+            continue
+        try:
+            target = item.get("article")
+            references.append(Reference(int(item["from"]), str(item["regulation"]),
+                                        None if target is None else int(target)))
+        except (TypeError, ValueError):
+            problems.append(Problem(rel, 2, f"reference {item!r}: article numbers must be integers"))
+    return Regulation(articles=tuple(articles), references=tuple(references), path=rel, **values)
+
+
+def parse_official_zh(path: Path, problems: list[Problem]) -> dict[int, str]:
+    """Article number -> official Chinese text (paragraphs joined by blank lines)."""
+    rel = str(path)
+    _, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    texts: dict[int, list[str]] = {}
+    current = None
+    for offset, line in enumerate(body):
+        if m := ZH_ARTICLE_RE.match(line.strip()):
+            current = chinese_numeral(m.group(1))
+            if current in texts:
+                problems.append(Problem(rel, body_start + offset, f"duplicate 第{m.group(1)}条"))
+            texts[current] = [line.strip()]
+        elif line.startswith("#"):
+            current = None
+        elif current is not None and line.strip():
+            texts[current].append(line.strip())
+    return {n: "\n\n".join(parts) for n, parts in texts.items()}
+
+
+def parse_commentary(path: Path, problems: list[Problem]) -> Commentary | None:
+    rel = str(path)
+    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    if not meta:
+        return None
+    values = {name: _text_field(meta, name, rel, problems) for name in COMMENTARY_FIELDS
+              if name not in ("regulations", "affiliation")}
+    regulations = meta.get("regulations")
+    if not isinstance(regulations, list):
+        problems.append(Problem(rel, 2, "front matter field 'regulations' must be a list of "
+                                        "regulation ids (may be empty: [])"))
+        regulations = []
+    title = next((line[2:].strip() for line in body if line.startswith("# ")), values["id"])
+    text_lines = [line for line in body if not line.startswith("#")]
+    paragraphs = tuple(p for p in _paragraphs(text_lines).split("\n\n") if p)
+    if not paragraphs:
+        problems.append(Problem(rel, body_start, "commentary has no text"))
+    return Commentary(title=title, affiliation=str(meta.get("affiliation") or ""),
+                      regulations=tuple(str(r) for r in regulations),
+                      paragraphs=paragraphs, path=rel, **values)
+
+
+def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, ...]:
+    if not path.exists():
+        return ()
+    terms = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not line.lstrip().startswith("|") or set(cells[0]) <= set("-: "):
+            continue
+        if cells[0].lower() == "english":
+            continue
+        chinese = tuple(t.strip() for t in re.split(r"[;/、]", cells[1]) if t.strip())
+        terms.append(GlossaryTerm(cells[0], chinese, cells[2] if len(cells) > 2 else ""))
+    return tuple(terms)
+
+
+def corpus_digest(root: Path) -> str:
+    """Hash of every corpus file's path and bytes: any edit makes a saved index stale."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.md")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def read_corpus(root: str | Path) -> Corpus:
+    """Parse the corpus, keeping every problem found; never raises for content problems."""
+    root = Path(root)
+    if not (root / "regulations").is_dir():
+        raise CorpusError(f"{root}: no 'regulations/' folder; pass corpus_dir= pointing at a "
+                          "folder laid out as described in corpus/README.md")
+    problems: list[Problem] = []
+    regulations = []
+    for path in sorted((root / "regulations").glob("*.md")):
+        regulation = parse_regulation(path, problems)
+        if regulation is None:
+            continue
+        zh_path = root / "official-zh" / path.name
+        if zh_path.exists():
+            zh = parse_official_zh(zh_path, problems)
+            for article in regulation.articles:
+                if article.number not in zh:
+                    problems.append(Problem(str(zh_path), 1, f"official Chinese text has no "
+                                                             f"article {article.number}"))
+            extra = sorted(set(zh) - {a.number for a in regulation.articles})
+            if extra:
+                problems.append(Problem(str(zh_path), 1, f"official Chinese text has articles "
+                                                         f"{extra} missing from {path.name}"))
+            articles = tuple(Article(a.regulation, a.number, a.chapter, a.text,
+                                     zh.get(a.number, ""), a.line) for a in regulation.articles)
+            regulation = Regulation(**{**regulation.__dict__, "articles": articles})
+        regulations.append(regulation)
+    commentary = []
+    commentary_dir = root / "commentary"
+    if commentary_dir.is_dir():
+        for path in sorted(commentary_dir.glob("*.md")):
+            if (doc := parse_commentary(path, problems)) is not None:
+                commentary.append(doc)
+    glossary = parse_glossary(root / "glossary.md", problems)
+    return Corpus(str(root), tuple(regulations), tuple(commentary), glossary,
+                  corpus_digest(root), tuple(problems))
+
+
+def load_corpus(root: str | Path) -> Corpus:
+    """Parse and validate; raise CorpusError listing every problem if there is any."""
+    from .validate import check_corpus
+
+    corpus = read_corpus(root)
+    problems = check_corpus(corpus)
+    if problems:
+        listing = "\n".join(f"  {p}" for p in problems)
+        raise CorpusError(f"the corpus at {root} has {len(problems)} problem(s):\n{listing}\n"
+                          "Fix them, then run `regqa corpus check`.")
+    return corpus

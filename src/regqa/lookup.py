@@ -1,0 +1,69 @@
+"""Explicit article references in a question: "Article 17 of the deep synthesis provisions",
+"genai art. 9", "深度合成规定第十七条". They are answered by lookup, not by similarity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .corpus import Corpus, chinese_numeral
+
+# Phrases users write for each regulation (lower case); a user-added regulation is also
+# matched by its id and short title.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "genai-2023": ("generative ai", "generative artificial intelligence", "genai", "gen ai",
+                   "gai", "interim measures", "生成式人工智能", "生成式ai", "暂行办法"),
+    "deep-synthesis-2022": ("deep synthesis", "deep-synthesis", "deepfake", "deep fake",
+                            "深度合成"),
+    "algorithmic-recommendation-2021": ("algorithmic recommendation", "algorithm recommendation",
+                                        "recommendation algorithm", "algorithmic-recommendation",
+                                        "recommendation provisions", "algorithm provisions",
+                                        "算法推荐"),
+}
+
+EN_ARTICLE = re.compile(r"\b(?:article|art)\.?\s*(\d{1,3})\b", re.IGNORECASE)
+ZH_ARTICLE = re.compile(r"第\s*([零一二三四五六七八九十百]+|\d{1,3})\s*条")
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    regulation: str | None  # None: the question names no regulation
+    article: int
+
+
+def regulation_mentions(question: str, corpus: Corpus) -> list[str]:
+    """Regulation ids named in the question, in order of first mention."""
+    lowered = question.lower()
+    found: list[tuple[int, str]] = []
+    for regulation in corpus.regulations:
+        names = (*ALIASES.get(regulation.id, ()), regulation.id, regulation.short_title.lower(),
+                 regulation.title.lower(), regulation.title_zh)
+        positions = [m.start() for name in names if name
+                     for m in re.finditer(rf"(?<![a-z]){re.escape(name)}(?![a-z])", lowered)]
+        if positions:
+            found.append((min(positions), regulation.id))
+    return [regulation_id for _, regulation_id in sorted(found)]
+
+
+def find_article_refs(question: str, corpus: Corpus) -> list[ArticleRef]:
+    """Article numbers in the question, each tied to the nearest regulation named before or
+    after it. A number alone (no regulation named) is returned with regulation None."""
+    named = []
+    lowered = question.lower()
+    for regulation_id in regulation_mentions(question, corpus):
+        regulation = corpus.regulation(regulation_id)
+        names = (*ALIASES.get(regulation_id, ()), regulation_id, regulation.short_title.lower(),
+                 regulation.title_zh)
+        for name in names:
+            named.extend((m.start(), regulation_id) for m in re.finditer(re.escape(name), lowered))
+    refs: list[ArticleRef] = []
+    numbers = [(m.start(), int(m.group(1))) for m in EN_ARTICLE.finditer(question)]
+    for m in ZH_ARTICLE.finditer(question):
+        raw = m.group(1)
+        numbers.append((m.start(), int(raw) if raw.isdigit() else chinese_numeral(raw)))
+    for position, number in sorted(numbers):
+        nearest = min(named, key=lambda item: abs(item[0] - position), default=None)
+        ref = ArticleRef(nearest[1] if nearest else None, number)
+        if ref not in refs:
+            refs.append(ref)
+    return refs
