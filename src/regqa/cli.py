@@ -1,0 +1,169 @@
+"""The `regqa` command: retrieve, ask, index, corpus check, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import RegQAError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus-dir", help="corpus folder (default: the checkout's corpus/)")
+    parser.add_argument("--index-dir", help="index folder (default: the checkout's index/)")
+
+
+def _load(args):
+    from .api import load
+
+    return load(corpus_dir=args.corpus_dir, index_dir=args.index_dir)
+
+
+def cmd_retrieve(args) -> int:
+    qa = _load(args)
+    hits = qa.retrieve(args.question, k=args.k, regulations=args.regulation or None,
+                       kinds=args.kind or None)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
+    else:
+        for rank, hit in enumerate(hits, 1):
+            print(f"{rank}. {hit.label}  (score {hit.score:.4f}, similarity {hit.similarity:.3f})")
+            print("   " + hit.matched.replace("\n", "\n   ")[:600])
+    return 0
+
+
+def cmd_ask(args) -> int:
+    qa = _load(args)
+    answer = qa.ask(args.question, regulations=args.regulation or None)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(answer.text)
+        print(f"\n[status: {answer.status}]")
+    return 0
+
+
+def cmd_index(args) -> int:
+    from .api import project_root
+    from .corpus import load_corpus
+    from .index import check_index, open_index
+    from .models import Models
+
+    root = project_root()
+    corpus = load_corpus(args.corpus_dir or root / "corpus")
+    index_dir = args.index_dir or root / "index"
+    reasons = check_index(corpus, index_dir)
+    if not args.rebuild and not reasons:
+        print(f"index at {index_dir} is up to date")
+        return 0
+    parts = open_index(corpus, index_dir, Models(), rebuild=True)
+    print(f"built {parts.manifest.chunks} chunks into {index_dir} in "
+          f"{parts.manifest.build_seconds:.1f} s")
+    return 0
+
+
+def cmd_corpus_check(args) -> int:
+    from .api import project_root
+    from .corpus import read_corpus
+    from .validate import check_corpus
+
+    root = Path(args.corpus_dir or project_root() / "corpus")
+    corpus = read_corpus(root)
+    problems = check_corpus(corpus)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
+        return 1
+    articles = sum(len(r.articles) for r in corpus.regulations)
+    print(f"ok: {len(corpus.regulations)} regulations ({articles} articles), "
+          f"{len(corpus.commentary)} commentary documents, {len(corpus.glossary)} glossary terms")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .api import project_root
+    from .evaluation import run_eval
+
+    qa = _load(args)
+    root = project_root()
+    calibration = Path(__file__).with_name("calibration.json") if args.calibrate else None
+    results = run_eval(qa, args.questions or root / "eval" / "questions.jsonl",
+                       args.out or root / "eval", calibration)
+    print(json.dumps(results["systems"], indent=2))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    run_bench(args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="regqa", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("retrieve", help="list the articles that best answer a question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="number of distinct sources (default 5)")
+    p.add_argument("--regulation", action="append", help="restrict to a regulation id (repeat)")
+    p.add_argument("--kind", action="append", choices=["article", "commentary"])
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("ask", help="answer a question with verified citations")
+    p.add_argument("question")
+    p.add_argument("--regulation", action="append", help="restrict to a regulation id (repeat)")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("index", help="build the index if missing or stale")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
+    _common(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("corpus", help="corpus tools")
+    corpus_sub = p.add_subparsers(dest="corpus_command", required=True)
+    c = corpus_sub.add_parser("check", help="validate the corpus files")
+    c.add_argument("--corpus-dir")
+    c.set_defaults(func=cmd_corpus_check)
+
+    p = sub.add_parser("eval", help="retrieval and answer quality against baselines")
+    p.add_argument("--questions", help="JSONL question set (default eval/questions.jsonl)")
+    p.add_argument("--out", help="folder for report.md and the chart (default eval/)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="refit the no_match thresholds and save them in the package")
+    _common(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="speed and memory benchmark")
+    p.add_argument("--out", help="markdown report (default eval/bench.md)")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--requests", type=int, default=200, help="total requests against the app")
+    _common(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RegQAError as exc:
+        print(f"regqa: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
