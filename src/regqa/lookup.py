@@ -67,3 +67,51 @@ def find_article_refs(question: str, corpus: Corpus) -> list[ArticleRef]:
         if ref not in refs:
             refs.append(ref)
     return refs
+
+
+# Everyday words that point at one regulation's subject matter; used as a soft prior in
+# ranking (never as a filter), so a question about "face-swap apps" prefers deep synthesis.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "genai-2023": ("chatbot", "chat bot", "large language model", "llm", "generative",
+                   "foundation model", "生成式", "大模型", "聊天机器人"),
+    "deep-synthesis-2022": ("deepfake", "deep fake", "face swap", "face-swap", "voice clon",
+                            "voice-clon", "synthetic media", "deep synthesis", "换脸", "深度合成",
+                            "深度伪造"),
+    "algorithmic-recommendation-2021": ("recommendation", "recommend", "news feed", "feeds",
+                                        "personalised", "personalized", "推荐", "个性化"),
+}
+COMMENTARY_INTENT = re.compile(
+    r"\b(argu\w*|comment\w*|expert\w*|analys\w*|blog\w*|post|author\w*|summar\w*|"
+    r"opinion\w*|critic\w*|according to|told|"
+    r"writes|wrote|think\w*|view of|views)\b|认为|评论|专家|观点|表示|看法|律师", re.IGNORECASE)
+
+
+def regulation_topics(question: str, corpus: Corpus) -> list[str]:
+    """Regulation ids the question is about, by name or by subject words."""
+    lowered = question.lower()
+    found = set(regulation_mentions(question, corpus))
+    for regulation_id, words in TOPICS.items():
+        if corpus.regulation(regulation_id) and any(w in lowered for w in words):
+            found.add(regulation_id)
+    return sorted(found)
+
+
+def commentator_mentions(question: str, corpus: Corpus) -> list[str]:
+    """Commentary ids whose author's surname or affiliation the question names."""
+    lowered = question.lower()
+    by_name, by_affiliation = [], []
+    for doc in corpus.commentary:
+        names = re.split(r",|\band\b|\(", doc.author)
+        surnames = {n.strip().split()[-1].lower() for n in names if n.strip()} - {"analysis"}
+        affiliation = {w.lower() for w in re.findall(r"[A-Z][a-z]{3,}", doc.affiliation)}
+        affiliation -= {"analysis", "convergence", "endowment", "international", "peace",
+                        "china", "law"}
+
+        def named(keys: set[str]) -> bool:
+            return any(re.search(rf"(?<![a-z]){re.escape(k)}(?![a-z])", lowered) for k in keys)
+
+        if named(surnames):
+            by_name.append(doc.id)
+        elif named(affiliation):
+            by_affiliation.append(doc.id)
+    return by_name + by_affiliation

@@ -19,7 +19,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .chunking import Chunk, article_source_id, commentary_source_id
 from .corpus import Corpus
 from .index import IndexParts
-from .lookup import find_article_refs
+from .lookup import (COMMENTARY_INTENT, commentator_mentions, find_article_refs,
+                     regulation_topics)
 
 RRF_K = 60
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -99,6 +100,10 @@ class SearchSettings:
     bm25_zh: float = 1.0
     lookup: bool = True
     glossary: bool = True
+    # Most questions want the law: commentary counts for less unless the question asks what
+    # someone argued. Articles of regulations the question is not about count for less too.
+    commentary_weight: float = 0.5
+    off_topic_weight: float = 0.7
 
 
 class HybridRetriever(BaseRetriever):
@@ -171,10 +176,15 @@ class HybridRetriever(BaseRetriever):
                 if current is None or (current.endswith("/zh") and not chunk_id.endswith("/zh")):
                     best_chunk[source] = chunk_id
         fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
+        scores = self._adjust(question, dict(fused))
 
         looked_up = self._lookups(question) if s.lookup else []
-        order = looked_up + [src for src, _ in fused if src not in looked_up]
-        scores = dict(fused)
+        if s.lookup:
+            looked_up += [commentary_source_id(doc_id) for doc_id in
+                          commentator_mentions(question, self.corpus)
+                          if commentary_source_id(doc_id) in scores]
+        ranked = sorted(scores, key=lambda src: -scores[src])
+        order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
         for source in order[: self.k]:
@@ -183,6 +193,22 @@ class HybridRetriever(BaseRetriever):
             hits.append(self._hit(source, best_chunk.get(source), score,
                                   similarity.get(source, 0.0), via))
         return hits
+
+    def _adjust(self, question: str, scores: dict[str, float]) -> dict[str, float]:
+        s = self.settings
+        topics = set(regulation_topics(question, self.corpus))
+        wants_commentary = bool(COMMENTARY_INTENT.search(question))
+        about_law = {commentary_source_id(d.id) for d in self.corpus.commentary if d.regulations}
+        adjusted = {}
+        for source, score in scores.items():
+            if source.startswith("commentary:") and wants_commentary:
+                score /= s.commentary_weight
+            elif source in about_law:
+                score *= s.commentary_weight
+            elif topics and source.split("#")[0] not in topics:
+                score *= s.off_topic_weight
+            adjusted[source] = score
+        return adjusted
 
     def _lookups(self, question: str) -> list[str]:
         sources = []
