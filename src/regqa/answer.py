@@ -154,8 +154,26 @@ class Answerer:
             close = hit.similarity >= max(floor, best - self.thresholds.get("margin", 0.08))
             if hit not in chosen and (not chosen or close):
                 chosen.append(hit)
+        chosen += self.referenced(chosen, articles)[: max(0, MAX_ARTICLES - len(chosen))]
         commentary = [h for h in hits if h.kind == "commentary" and h.similarity >= floor]
         return chosen + commentary[:1]
+
+    def referenced(self, chosen: Sequence[Hit], candidates: Sequence[Hit]) -> list[Hit]:
+        """Follow the corpus's cross-references from the first chosen article: a named article
+        if it was retrieved, or the best retrieved article of a named regulation (the GenAI
+        Measures defer to the deep synthesis rules on labelling, for instance)."""
+        if not chosen or chosen[0].kind != "article":
+            return []
+        regulation = self.corpus.regulation(chosen[0].regulation)
+        extra: list[Hit] = []
+        for ref in regulation.references:
+            if ref.from_article != chosen[0].article or ref.regulation == regulation.id:
+                continue
+            match = next((h for h in candidates if h.regulation == ref.regulation
+                          and (ref.article is None or h.article == ref.article)), None)
+            if match is not None and match not in chosen and match not in extra:
+                extra.append(match)
+        return extra
 
     def offline(self, question: str, hits: Sequence[Hit]) -> Answer:
         relevance = self.relevance(question, hits)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .corpus import Corpus, Problem, read_corpus
 
 
@@ -9,7 +11,7 @@ def check_corpus(corpus: Corpus) -> list[Problem]:
     """Problems found while parsing plus cross-file checks, in file order."""
     problems = list(corpus.problems)
     ids = set(corpus.regulation_ids)
-    if not corpus.regulations:
+    if not any((Path(corpus.root) / "regulations").glob("*.md")):
         problems.append(Problem(f"{corpus.root}/regulations", 0, "no regulation files (*.md)"))
     seen: dict[str, str] = {}
     for regulation in corpus.regulations:

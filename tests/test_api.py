@@ -1,0 +1,44 @@
+import pytest
+
+from regqa import InputError
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", "the question is empty"),
+    ("   \n\t ", "the question is empty"),
+    ("\x00\x07\x1b", "the question is empty"),
+    ("bad \ud800 surrogate", "invalid Unicode"),
+    (None, "must be text"),
+])
+def test_unusable_questions_get_a_clear_error(toy_qa, question, message):
+    with pytest.raises(InputError, match=message):
+        toy_qa.retrieve(question)
+
+
+def test_control_characters_are_dropped(toy_qa):
+    assert toy_qa.retrieve("refund\x00 for\x1b broken toys", k=1)[0].source_id == "toy-2024#3"
+
+
+def test_a_100_kb_question_is_cut_not_refused(toy_qa):
+    hits = toy_qa.retrieve("refund for a broken toy robot " * 3500, k=2)
+    assert len(hits) == 2
+
+
+@pytest.mark.parametrize("k", [0, -3])
+def test_k_must_be_positive(toy_qa, k):
+    with pytest.raises(InputError, match=f"k must be at least 1, got {k}"):
+        toy_qa.retrieve("refund", k=k)
+
+
+def test_k_larger_than_the_corpus_is_clamped(toy_qa):
+    assert len(toy_qa.retrieve("refund", k=500)) == toy_qa.size == 5
+
+
+def test_unknown_regulation_lists_the_valid_ids(toy_qa):
+    with pytest.raises(InputError, match=r"unknown regulation id\(s\) \['gdpr'\]; choose from toy-2024"):
+        toy_qa.retrieve("refund", regulations=["gdpr"])
+
+
+def test_unknown_kind_lists_the_valid_kinds(toy_qa):
+    with pytest.raises(InputError, match="choose from article, commentary"):
+        toy_qa.retrieve("refund", kinds=["blog"])

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from regqa.corpus import chinese_numeral, load_corpus, read_corpus
+from regqa.errors import CorpusError
+from regqa.validate import check_corpus
+
+from .conftest import ROOT, TOY_COMMENTARY, TOY_REGULATION, write_toy_corpus
+
+
+def messages(root: Path) -> list[str]:
+    return [str(p) for p in check_corpus(read_corpus(root))]
+
+
+def test_real_corpus_has_every_article_of_the_three_regulations():
+    corpus = load_corpus(ROOT / "corpus")
+    counts = {r.id: [a.number for a in r.articles] for r in corpus.regulations}
+    assert counts == {"algorithmic-recommendation-2021": list(range(1, 36)),
+                      "deep-synthesis-2022": list(range(1, 26)),
+                      "genai-2023": list(range(1, 25))}
+    assert all(a.text and a.text_zh for r in corpus.regulations for a in r.articles)
+
+
+def test_real_corpus_records_the_cross_references_between_regulations():
+    corpus = load_corpus(ROOT / "corpus")
+    genai = {(r.from_article, r.regulation, r.article) for r in corpus.regulation("genai-2023").references}
+    assert (12, "deep-synthesis-2022", None) in genai
+    assert (17, "algorithmic-recommendation-2021", None) in genai
+
+
+@pytest.mark.parametrize(("numeral", "value"), [("一", 1), ("十", 10), ("十七", 17),
+                                                ("二十", 20), ("三十五", 35), ("一百零二", 102)])
+def test_chinese_numerals(numeral, value):
+    assert chinese_numeral(numeral) == value
+
+
+def test_toy_corpus_is_valid(tmp_path):
+    assert messages(write_toy_corpus(tmp_path)) == []
+
+
+def test_missing_front_matter_is_reported_with_file_and_line(tmp_path):
+    root = write_toy_corpus(tmp_path, regulation=TOY_REGULATION.split("---\n", 2)[2])
+    assert messages(root)[0] == (f"{root}/regulations/toy-2024.md:1: missing YAML front "
+                                 "matter: the file must start with '---'")
+
+
+def test_invalid_date_and_missing_field(tmp_path):
+    broken = TOY_REGULATION.replace("effective: 2024-02-01", "effective: next spring")
+    broken = broken.replace("short_title: Toy Robot Provisions\n", "")
+    got = messages(write_toy_corpus(tmp_path, regulation=broken))
+    assert any("field 'short_title' is missing or empty" in m for m in got)
+    assert any("'effective' must be an ISO date (YYYY-MM-DD), got 'next spring'" in m for m in got)
+
+
+def test_duplicate_and_out_of_sequence_articles(tmp_path):
+    broken = TOY_REGULATION.replace("### Article 3", "### Article 2").replace(
+        "### Article 4", "### Article 6")
+    got = messages(write_toy_corpus(tmp_path, regulation=broken))
+    assert any(m.endswith(":31: duplicate Article 2") for m in got), got
+    assert any("Article 6 out of sequence: expected Article 3" in m for m in got), got
+
+
+def test_empty_article(tmp_path):
+    broken = TOY_REGULATION.replace(
+        "Sellers shall refund customers within fourteen days when a toy robot breaks.\n", "")
+    got = messages(write_toy_corpus(tmp_path, regulation=broken))
+    assert any(m.endswith(":31: Article 3 is empty") for m in got), got
+
+
+def test_reference_to_unknown_regulation_or_article(tmp_path):
+    broken = TOY_REGULATION.replace("    regulation: toy-2024\n    article: 2",
+                                    "    regulation: toy-2099\n    article: 2\n"
+                                    "  - from: 1\n    regulation: toy-2024\n    article: 9")
+    got = messages(write_toy_corpus(tmp_path, regulation=broken))
+    assert any("reference from Article 4 to unknown regulation 'toy-2099' (known: toy-2024)" in m
+               for m in got), got
+    assert any("to toy-2024 Article 9, which does not exist (it has 4 articles)" in m
+               for m in got), got
+
+
+def test_commentary_naming_unknown_regulation(tmp_path):
+    broken = TOY_COMMENTARY.replace("regulations: [toy-2024]", "regulations: [eu-ai-act]")
+    got = messages(write_toy_corpus(tmp_path, commentary=broken))
+    assert got == [f"{tmp_path}/commentary/smith.md:2: commentary names unknown regulation "
+                   "'eu-ai-act' (known: toy-2024)"]
+
+
+def test_load_corpus_refuses_a_broken_corpus_listing_every_problem(tmp_path):
+    broken = TOY_REGULATION.replace("### Article 4", "### Article 5")
+    with pytest.raises(CorpusError, match="Article 5 out of sequence") as info:
+        load_corpus(write_toy_corpus(tmp_path, regulation=broken))
+    assert "regqa corpus check" in str(info.value)
+
+
+def test_official_chinese_must_have_the_same_articles(tmp_path):
+    from .conftest import TOY_ZH
+
+    root = write_toy_corpus(tmp_path, zh=TOY_ZH.replace("第四条", "第五条"))
+    got = messages(root)
+    assert any("official Chinese text has no article 4" in m for m in got), got
+    assert any("official Chinese text has articles [5] missing from toy-2024.md" in m
+               for m in got), got

@@ -1,0 +1,73 @@
+import json
+import shutil
+
+import pytest
+
+from regqa import IndexCorruptError, load
+from regqa.corpus import load_corpus
+from regqa.index import check_index, read_manifest
+from regqa.models import MINILM_SHA256, minilm_weights_sha256
+
+from .conftest import write_toy_corpus
+
+
+def test_embedding_weights_are_the_expected_file():
+    assert minilm_weights_sha256() == MINILM_SHA256 == (
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+
+
+@pytest.fixture
+def built(tmp_path, models, toy_qa):
+    """A copy of the toy corpus and its built index, safe to damage."""
+    source = toy_qa.parts
+    corpus = write_toy_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    shutil.copytree(__import__("pathlib").Path(toy_qa.corpus.root).parent / "index", index_dir)
+    assert source.manifest.corpus_digest == read_manifest(index_dir).corpus_digest
+    return corpus, index_dir
+
+
+def test_manifest_records_model_dims_chunking_corpus_and_version(built):
+    corpus, index_dir = built
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
+    assert manifest["embedding_sha256"] == MINILM_SHA256
+    assert manifest["embedding_dims"] == 384
+    assert manifest["chunking"] == {"scheme": "article-aware-v1", "max_tokens": 240}
+    assert manifest["regqa_version"] == "0.1.0"
+    assert len(manifest["corpus_digest"]) == 64
+
+
+def test_edited_corpus_makes_the_index_stale_and_load_rebuilds_it(built, models, capsys):
+    corpus, index_dir = built
+    path = corpus / "regulations" / "toy-2024.md"
+    path.write_text(path.read_text().replace("fourteen days", "thirty days"))
+    assert any(r.startswith("corpus_digest") for r in check_index(load_corpus(corpus), index_dir))
+    qa = load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+    assert "rebuilding the index (corpus_digest" in capsys.readouterr().err
+    assert "thirty days" in qa.retrieve("refund deadline", k=1)[0].text
+
+
+def test_foreign_model_in_manifest_is_not_used_silently(built, models, capsys):
+    corpus, index_dir = built
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["embedding_model"] = "some-other-model"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+    assert "embedding_model: index has 'some-other-model'" in capsys.readouterr().err
+    assert read_manifest(index_dir).embedding_model == "all-MiniLM-L6-v2"
+
+
+def test_truncated_faiss_file_names_the_fix(built, models):
+    corpus, index_dir = built
+    faiss_file = index_dir / "minilm" / "default__vector_store.json"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match=r"damaged .*regqa index --rebuild"):
+        load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+
+
+def test_garbled_manifest_names_the_fix(built, models):
+    corpus, index_dir = built
+    (index_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="regqa index --rebuild"):
+        load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from regqa.retrieval import SearchSettings, reciprocal_rank_fusion
+
+
+def test_rrf_matches_hand_computed_scores():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a"]], weights=[1.0, 2.0], k=1)
+    # a: 1/(1+1) + 2/(1+2) = 1.1667; b: 1/(1+2) + 2/(1+1) = 1.3333; c: 1/(1+3) = 0.25
+    assert [name for name, _ in fused] == ["b", "a", "c"]
+    assert [round(score, 4) for _, score in fused] == [1.3333, 1.1667, 0.25]
+
+
+def test_rrf_rejects_mismatched_weights():
+    with pytest.raises(ValueError, match="2 rankings but 1 weights"):
+        reciprocal_rank_fusion([["a"], ["b"]], weights=[1.0])
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Which toy robots do these rules apply to?", "toy-2024#1"),
+    ("Must the battery type be shown on a toy robot?", "toy-2024#2"),
+    ("How many days does a seller have to give my money back for a broken toy?", "toy-2024#3"),
+    ("What is the fine for selling an unlabelled toy robot?", "toy-2024#4"),
+    ("玩具坏了多久内退款？", "toy-2024#3"),
+])
+def test_tiny_corpus_puts_the_answering_article_first(toy_qa, question, expected):
+    assert toy_qa.retrieve(question, k=1)[0].source_id == expected
+
+
+def test_hits_are_distinct_sources_with_full_text(toy_qa):
+    hits = toy_qa.retrieve("toy robot label", k=10)
+    assert len(hits) == len({h.source_id for h in hits}) == 5  # 4 articles + 1 commentary
+    article = next(h for h in hits if h.source_id == "toy-2024#2")
+    assert article.text == ("Toy robots shall carry a conspicuous label stating the battery type "
+                            "and the age range.")
+    assert article.label == "Toy Robot Provisions, Art. 2"
+    assert article.chapter == "Chapter 1: General Provisions"
+
+
+@pytest.mark.parametrize("question", ["toy art. 3", "Article 3 of the toy robot provisions",
+                                      "玩具机器人规定第三条", "toy-2024 第3条"])
+def test_explicit_article_lookup_comes_first(toy_qa, question):
+    hit = toy_qa.retrieve(question, k=3)[0]
+    assert (hit.source_id, hit.via[0]) == ("toy-2024#3", "lookup")
+
+
+def test_commentator_named_in_question_comes_first(toy_qa):
+    assert toy_qa.retrieve("What does Smith think?", k=2)[0].source_id == "commentary:smith"
+
+
+def test_filters_restrict_kinds(toy_qa):
+    assert {h.kind for h in toy_qa.retrieve("refund", k=10, kinds=["commentary"])} == {"commentary"}
+    assert {h.kind for h in toy_qa.retrieve("refund", k=10, kinds="article")} == {"article"}
+
+
+def test_faiss_inner_product_matches_brute_force(toy_qa):
+    """The dense retriever's ranking equals a brute-force cosine ranking of the same vectors."""
+    index = toy_qa.parts.minilm
+    store = index.vector_store
+    vectors = store.client.reconstruct_n(0, store.client.ntotal)
+    ids = list(index.index_struct.nodes_dict.values())
+    query = np.asarray(toy_qa.models.minilm.get_query_embedding("refund for a broken toy"))
+    oracle = [ids[i] for i in np.argsort(-(vectors @ query), kind="stable")]
+    got = [n.node.node_id for n in index.as_retriever(similarity_top_k=len(ids))
+           .retrieve("refund for a broken toy")]
+    assert got == oracle
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_baseline_settings_switch_retrievers_off(toy_qa):
+    bm25_only = SearchSettings(dense=0, e5=0, bm25_zh=0, lookup=False, glossary=False)
+    hits = toy_qa.retrieve("fourteen days refund", k=2, settings=bm25_only)
+    assert hits[0].source_id == "toy-2024#3"
+    assert all(set(h.via) <= {"bm25"} for h in hits)
