@@ -8,8 +8,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import regqa  # noqa: E402
-from regqa.ui import build_app  # noqa: E402
+import regqa
+from regqa.ui import build_app
 
 
 def main() -> None:

@@ -321,10 +321,10 @@ def contains_phrase(text_stems: list[str], phrase: str, max_gap: int = 8) -> boo
 
 
 def check_terminology(pairs: list[tuple[str, Document, Document]], glossary: dict[str, list[str]]
-                      ) -> tuple[list[str], list[str]]:
+                      ) -> tuple[list[str], list[str], int]:
     """Per key term, the articles whose Chinese has it while the English has no glossary form.
-    Returns (warning lines, terms missing from the glossary)."""
-    warnings, unknown = [], []
+    Returns (warning lines, terms missing from the glossary, (term, article) pairs checked)."""
+    warnings, unknown, checked = [], [], 0
     for term in KEY_TERMS:
         english = glossary.get(term)
         if not english:
@@ -339,11 +339,12 @@ def check_terminology(pairs: list[tuple[str, Document, Document]], glossary: dic
                 text_stems = stems(en.articles[number].text)
                 if not any(contains_phrase(text_stems, form) for form in english):
                     misses.append(f"{regulation_id} Art. {number}")
+        checked += hits
         if misses:
             forms = " / ".join(f'"{f}"' for f in dict.fromkeys(english))
             warnings.append(f"{term} -> {forms}: missing in {len(misses)} of {hits} articles: "
                             + ", ".join(misses))
-    return warnings, unknown
+    return warnings, unknown, checked
 
 
 def print_report(regulation_id: str, en: Document, zh: Document, report: Report,
@@ -410,9 +411,9 @@ def main(argv: list[str] | None = None) -> int:
 
     glossary_path = args.corpus_dir / "glossary.md"
     if glossary_path.exists() and pairs:
-        warnings, unknown = check_terminology(pairs, parse_glossary(glossary_path))
-        print(f"== terminology ({len(KEY_TERMS)} key glossary terms, {len(warnings)} with "
-              "articles lacking the glossary rendering)")
+        warnings, unknown, checked = check_terminology(pairs, parse_glossary(glossary_path))
+        print(f"== terminology: {len(KEY_TERMS)} key glossary terms, {checked} (term, article) "
+              f"pairs checked, {len(warnings)} term(s) missing the glossary rendering somewhere")
         for line in warnings:
             print(f"   warning {line}")
         for term in unknown:

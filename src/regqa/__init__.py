@@ -2,16 +2,16 @@
 
 __version__ = "0.1.0"
 
-from .answer import Answer  # noqa: E402
-from .api import RegQA, load  # noqa: E402
-from .errors import (  # noqa: E402
+from .answer import Answer
+from .api import RegQA, load
+from .errors import (
     CorpusError,
     IndexCorruptError,
     IndexStaleError,
     InputError,
     RegQAError,
 )
-from .retrieval import Hit  # noqa: E402
+from .retrieval import Hit
 
 __all__ = [
     "Answer",

@@ -24,10 +24,10 @@ WORD = re.compile(r"[a-z0-9]+")
 ITEM = re.compile(r"^\(\d+\)")
 SENTENCE = re.compile(r"(?<=[.;?!])\s+(?=[A-Z(])")
 STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my of on "
-    "or should so than that the their them there these they this to under use used was what "
-    "when where which who whose why will with would you your must may any about into not no "
-    "shall other such".split())
+    "a an and are as at be by can do does for from has have how i if in is it its me my of "
+    "on or should so than that the their them there these they this to under use used was "
+    "what when where which who whose why will with would you your must may any about into "
+    "not no shall other such".split())
 FOLLOW_UP = re.compile(r"^(and|also|or|but|what about|how about|what if|then|so)\b|^(那|还有|那么)",
                        re.IGNORECASE)
 MAX_ARTICLES = 4

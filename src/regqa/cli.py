@@ -24,6 +24,9 @@ def _load(args):
 
 
 def cmd_retrieve(args) -> int:
+    from .api import clean_question
+
+    clean_question(args.question)  # refuse bad input before spending seconds loading models
     qa = _load(args)
     hits = qa.retrieve(args.question, k=args.k, regulations=args.regulation or None,
                        kinds=args.kind or None)
@@ -37,6 +40,9 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    from .api import clean_question
+
+    clean_question(args.question)
     qa = _load(args)
     answer = qa.ask(args.question, regulations=args.regulation or None)
     if args.json:

@@ -334,9 +334,11 @@ def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, .
 
 
 def corpus_digest(root: Path) -> str:
-    """Hash of every corpus file's path and bytes: any edit makes a saved index stale."""
+    """Hash of every file the engine reads (not README.md): any edit makes the index stale."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.md")):
+    files = [*root.glob("regulations/*.md"), *root.glob("official-zh/*.md"),
+             *root.glob("commentary/*.md"), *root.glob("glossary.md")]
+    for path in sorted(files):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

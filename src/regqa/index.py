@@ -24,8 +24,7 @@ from . import __version__
 from .chunking import CHUNK_TOKENS, Chunk, chunk_corpus
 from .corpus import Corpus
 from .errors import IndexCorruptError, IndexStaleError
-from .models import (E5_DIMS, E5_NAME, MINILM_DIMS, MINILM_NAME, Models,
-                     minilm_weights_sha256)
+from .models import E5_DIMS, E5_NAME, MINILM_DIMS, MINILM_NAME, Models, minilm_weights_sha256
 
 CHUNKING = {"scheme": "article-aware-v1", "max_tokens": CHUNK_TOKENS}
 ZH_TOKEN_PATTERN = r"[\u4e00-\u9fff]|[A-Za-z0-9]{2,}"  # one token per Han character

@@ -19,8 +19,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .chunking import Chunk, article_source_id, commentary_source_id
 from .corpus import Corpus
 from .index import IndexParts
-from .lookup import (COMMENTARY_INTENT, commentator_mentions, find_article_refs,
-                     regulation_topics)
+from .lookup import COMMENTARY_INTENT, commentator_mentions, find_article_refs, regulation_topics
 
 RRF_K = 60
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -1,0 +1,84 @@
+"""The real corpus, the real model and the checkout's index: answers users rely on."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What does Article 17 of the deep synthesis provisions say?", "deep-synthesis-2022#17"),
+    ("genai art. 9", "genai-2023#9"),
+    ("深度合成规定第十七条", "deep-synthesis-2022#17"),
+    ("Can users turn off personalized recommendations based on their personal traits?",
+     "algorithmic-recommendation-2021#17"),
+    ("Is it allowed to remove the labels from deep synthesis content?", "deep-synthesis-2022#18"),
+    ("What must generative AI providers do to stop minors becoming addicted?", "genai-2023#10"),
+    ("When did the generative AI measures take effect?", "genai-2023#24"),
+    ("What did Kendra Schaefer say about deepfakes and disinformation?", "commentary:schaefer"),
+])
+def test_first_hit_is_the_article_that_answers(qa, question, expected):
+    assert qa.retrieve(question, k=5)[0].source_id == expected
+
+
+def test_chinese_question_finds_the_same_article_as_its_english_twin(qa):
+    english = qa.retrieve("Can users turn off personalized recommendations?", k=1)[0]
+    chinese = qa.retrieve("用户可以关闭个性化推荐吗？", k=1)[0]
+    assert english.source_id == chinese.source_id == "algorithmic-recommendation-2021#17"
+
+
+def test_regulation_filter(qa):
+    hits = qa.retrieve("labelling generated content", k=5, regulations=["genai-2023"])
+    assert {h.regulation for h in hits if h.kind == "article"} == {"genai-2023"}
+
+
+def test_labelling_answer_follows_the_genai_reference_to_deep_synthesis(qa):
+    answer = qa.ask("Do AI-generated images have to be labelled?")
+    regulations = [c.hit.regulation for c in answer.citations]
+    assert answer.status == "grounded"
+    assert regulations[0] == "genai-2023" and "deep-synthesis-2022" in regulations
+    for citation in answer.citations:
+        article = qa.corpus.article(citation.hit.regulation, citation.hit.article)
+        assert all(quote in article.text for quote in citation.quotes)
+
+
+def test_out_of_scope_question_is_not_answered(qa):
+    assert qa.ask("What fines does the GDPR set for data breaches in Germany?").status == "no_match"
+
+
+def test_nonexistent_article_is_never_cited(qa):
+    answer = qa.ask("What does Article 40 of the deep synthesis provisions say?")
+    assert all(c.hit.article is None or c.hit.article <= 25 for c in answer.citations)
+    assert "lookup" not in {v for h in answer.hits for v in h.via}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "regqa.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def test_cli_retrieve_json(qa):
+    result = run_cli("retrieve", "genai art. 9", "-k", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert [h["label"] for h in hits][0] == "Generative AI Measures, Art. 9"
+    assert len(hits) == 2
+
+
+def test_cli_bad_input_is_an_error_message_not_a_traceback(qa):
+    result = run_cli("retrieve", "   ", "-k", "3")
+    assert result.returncode == 2
+    assert result.stderr.startswith("regqa: error: the question is empty")
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_corpus_check_reports_problems(tmp_path):
+    from .conftest import TOY_REGULATION, write_toy_corpus
+
+    root = write_toy_corpus(tmp_path, regulation=TOY_REGULATION.replace("### Article 4", "### Article 7"))
+    result = run_cli("corpus", "check", "--corpus-dir", str(root))
+    assert result.returncode == 1
+    assert "Article 7 out of sequence: expected Article 4" in result.stderr
