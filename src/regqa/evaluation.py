@@ -299,7 +299,9 @@ def render_report(results, questions, scores_by_system, ranked_by_system, answer
              f"{results['n_in_scope']} in scope and {results['n_oos']} out of scope. "
              "Metrics are article-level (a commentary document counts as one source), computed "
              "with ranx; brackets are 95% bootstrap confidence intervals.", "",
-             "![comparison](comparison.png)", "", "## Retrieval", "",
+             "![comparison](comparison.png)", "",
+             "Why targets are missed, and what would fix them: [analysis.md](analysis.md).", "",
+             "## Retrieval", "",
              "| system | " + " | ".join(METRIC_NAMES[m] for m in METRICS) + " | seconds |",
              "|---" * (len(METRICS) + 2) + "|"]
     for name, summary in results["systems"].items():
