@@ -93,8 +93,9 @@ def test_markup_in_a_question_is_shown_as_text(app_url, browser):
     page = browser.new_page()
     page.goto(url)
     ask(page, "<img src=x onerror=alert(1)> **bold** labelling of deepfakes")
-    page.wait_for_selector("#regqa-sources .regqa-source", timeout=30000)
     chat = page.locator("#regqa-chat")
+    chat.locator(".message", has_text="onerror").first.wait_for(timeout=30000)
+    page.wait_for_function("document.querySelectorAll('#regqa-chat .message').length >= 2")
     assert "<img src=x onerror=alert(1)> **bold**" in chat.inner_text()
     assert chat.locator("img[src=x]").count() == 0
     assert chat.locator("strong", has_text="bold").count() == 0

@@ -24,9 +24,9 @@ KINDS = ("plain", "expert", "lookup", "cross", "zh", "commentary", "oos")
 TARGETS = {"hit_rate@1": 0.80, "recall@5": 0.95, "mrr@10": 0.85}
 BASELINES = {
     "bm25 only": SearchSettings(dense=0, e5=0, bm25_zh=0, lookup=False, glossary=False,
-                                commentary_weight=1.0, off_topic_weight=1.0),
+                                commentary_weight=1.0, off_topic_weight=1.0, diversify=False),
     "dense only": SearchSettings(bm25=0, e5=0, bm25_zh=0, lookup=False, glossary=False,
-                                commentary_weight=1.0, off_topic_weight=1.0),
+                                commentary_weight=1.0, off_topic_weight=1.0, diversify=False),
 }
 
 

@@ -22,6 +22,9 @@ from .index import IndexParts
 from .lookup import COMMENTARY_INTENT, commentator_mentions, find_article_refs, regulation_topics
 
 RRF_K = 60
+MULTI_REGULATION = re.compile(
+    r"\b(three (rules|regulations|laws|sets)|all three|each of|both|across|differ\w*|compar\w*)\b"
+    r"|三部|三个规定|分别|各自|都要|比较", re.IGNORECASE)
 CJK = re.compile(r"[\u3400-\u9fff]")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
 
@@ -103,6 +106,7 @@ class SearchSettings:
     # someone argued. Articles of regulations the question is not about count for less too.
     commentary_weight: float = 0.5
     off_topic_weight: float = 0.7
+    diversify: bool = True
 
 
 class HybridRetriever(BaseRetriever):
@@ -183,6 +187,8 @@ class HybridRetriever(BaseRetriever):
                           commentator_mentions(question, self.corpus)
                           if commentary_source_id(doc_id) in scores]
         ranked = sorted(scores, key=lambda src: -scores[src])
+        if s.diversify:
+            ranked = self._diversify(question, ranked)
         order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
@@ -192,6 +198,23 @@ class HybridRetriever(BaseRetriever):
             hits.append(self._hit(source, best_chunk.get(source), score,
                                   similarity.get(source, 0.0), via))
         return hits
+
+    def _diversify(self, question: str, ranked: list[str]) -> list[str]:
+        """For a question spanning regulations ("how do the three rules differ on labelling?"),
+        lift the best article of each regulation concerned to the top, in rank order."""
+        topics = regulation_topics(question, self.corpus)
+        if len(topics) < 2 and not MULTI_REGULATION.search(question):
+            return ranked
+        wanted = topics if len(topics) >= 2 else list(self.corpus.regulation_ids)
+        if self.regulations:
+            wanted = [r for r in wanted if r in self.regulations]
+        lifted = []
+        for regulation_id in wanted:
+            best = next((src for src in ranked if src.split("#")[0] == regulation_id), None)
+            if best is not None:
+                lifted.append(best)
+        lifted.sort(key=ranked.index)
+        return lifted + [src for src in ranked if src not in lifted]
 
     def _adjust(self, question: str, scores: dict[str, float]) -> dict[str, float]:
         s = self.settings
