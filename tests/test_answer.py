@@ -109,3 +109,29 @@ def test_empty_question_to_ask_is_an_input_error(toy_qa, bad):
 
     with pytest.raises(InputError):
         toy_qa.ask(bad)
+
+
+@pytest.mark.parametrize("question", [
+    "What fines does the GDPR allow for a data breach?",
+    "How does the EU AI Act classify high-risk systems?",
+    "Under China's Personal Information Protection Law, how is consent withdrawn?",
+    "数据出境标准合同怎么备案？",
+])
+def test_questions_about_other_laws_are_out_of_scope(toy_qa, question):
+    from regqa.scope import out_of_scope_reason
+
+    assert out_of_scope_reason(question, toy_qa.corpus) is not None
+    answer = toy_qa.ask(question)
+    assert (answer.status, answer.citations) == ("no_match", ())
+    assert "not in the corpus" in answer.text or "only Chinese regulations" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Does the toy robot provisions' fine apply to US sellers?",
+    "Do Chinese rules on toy robots cover American brands sold in China?",
+    "What does Smith think about the EU approach?",
+])
+def test_naming_a_corpus_regulation_china_or_a_commentator_keeps_it_in_scope(toy_qa, question):
+    from regqa.scope import out_of_scope_reason
+
+    assert out_of_scope_reason(question, toy_qa.corpus) is None

@@ -101,3 +101,35 @@ def test_official_chinese_must_have_the_same_articles(tmp_path):
     assert any("official Chinese text has no article 4" in m for m in got), got
     assert any("official Chinese text has articles [5] missing from toy-2024.md" in m
                for m in got), got
+
+
+SEARCH_AIDS = """\
+---
+id: toy-2024
+kind: search-aids
+---
+
+### Article 3
+
+Money back for a broken robot toy: how fast must the shop pay?
+
+坏了的机器人玩具多久退钱？
+"""
+
+
+def test_search_aids_attach_to_their_article(tmp_path):
+    root = write_toy_corpus(tmp_path)
+    (root / "search-aids").mkdir()
+    (root / "search-aids" / "toy-2024.md").write_text(SEARCH_AIDS)
+    corpus = load_corpus(root)
+    assert corpus.article("toy-2024", 3).search_aids == (
+        "Money back for a broken robot toy: how fast must the shop pay?", "坏了的机器人玩具多久退钱？")
+    assert corpus.article("toy-2024", 2).search_aids == ()
+
+
+def test_search_aids_for_a_missing_article_are_reported(tmp_path):
+    root = write_toy_corpus(tmp_path)
+    (root / "search-aids").mkdir()
+    (root / "search-aids" / "toy-2024.md").write_text(SEARCH_AIDS.replace("Article 3", "Article 9"))
+    assert messages(root) == [f"{root}/search-aids/toy-2024.md:1: search aids for Article 9, "
+                              "which toy-2024.md does not have"]

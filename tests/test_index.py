@@ -33,7 +33,8 @@ def test_manifest_records_model_dims_chunking_corpus_and_version(built):
     assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
     assert manifest["embedding_sha256"] == MINILM_SHA256
     assert manifest["embedding_dims"] == 384
-    assert manifest["chunking"] == {"scheme": "article-aware-v1", "max_tokens": 240}
+    assert manifest["chunking"] == {"scheme": "article-aware-v2", "max_tokens": 240,
+                                   "search_aids": True}
     assert manifest["regqa_version"] == "0.1.0"
     assert len(manifest["corpus_digest"]) == 64
 

@@ -72,3 +72,33 @@ def test_baseline_settings_switch_retrievers_off(toy_qa):
     hits = toy_qa.retrieve("fourteen days refund", k=2, settings=bm25_only)
     assert hits[0].source_id == "toy-2024#3"
     assert all(set(h.via) <= {"bm25"} for h in hits)
+
+
+def test_question_about_two_regulations_lifts_the_best_article_of_each(qa):
+    hits = qa.retrieve("How do the deep synthesis and algorithmic recommendation rules each "
+                       "handle filing?", k=5)
+    assert {h.regulation for h in hits[:2]} == {"deep-synthesis-2022",
+                                                "algorithmic-recommendation-2021"}
+
+
+def test_matched_chunk_is_article_text_not_a_search_aid(qa):
+    for hit in qa.retrieve("Can I turn off the personalised feed in an app?", k=5):
+        if hit.kind == "article":
+            lines = hit.matched.split("\n")[1:]  # after the "label (chapter)" header
+            assert lines and all(line in hit.text for line in lines), hit.matched
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Art. 17 of the deep synthesis rules", [("deep-synthesis-2022", 17)]),
+    ("What is article ten of the algorithm recommendation provisions about?",
+     [("algorithmic-recommendation-2021", 10)]),
+    ("genai article twenty-four", [("genai-2023", 24)]),
+    ("生成式人工智能服务管理暂行办法第七条", [("genai-2023", 7)]),
+    ("Compare deep synthesis art 16 with genai art 12",
+     [("deep-synthesis-2022", 16), ("genai-2023", 12)]),
+    ("What does article 3 say?", [(None, 3)]),
+])
+def test_article_references_are_parsed(qa, text, expected):
+    from regqa.lookup import find_article_refs
+
+    assert [(r.regulation, r.article) for r in find_article_refs(text, qa.corpus)] == expected

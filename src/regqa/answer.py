@@ -18,6 +18,7 @@ from importlib import resources
 
 from .corpus import Corpus
 from .retrieval import CJK, Hit, glossary_terms
+from .scope import out_of_scope_reason
 
 STATUSES = ("grounded", "no_match", "llm_unavailable")
 WORD = re.compile(r"[a-z0-9]+")
@@ -121,6 +122,8 @@ class Answerer:
     def is_match(self, question: str, hits: Sequence[Hit]) -> bool:
         if any("lookup" in h.via for h in hits):
             return True
+        if out_of_scope_reason(question, self.corpus):
+            return False
         language = "zh" if CJK.search(question) else "en"
         return self.relevance(question, hits) >= self.thresholds[language]
 
@@ -179,8 +182,10 @@ class Answerer:
         relevance = self.relevance(question, hits)
         if not hits or not self.is_match(question, hits):
             closest = ", ".join(h.label for h in hits[:3]) or "none"
-            text = ("I could not find a provision in the corpus that answers this question, so "
-                    "I will not guess. The closest sources I found are: " + closest + ". "
+            reason = out_of_scope_reason(question, self.corpus)
+            text = ("I could not find a provision in the corpus that answers this question"
+                    + (f" ({reason})" if reason else "") + ", so I will not guess. "
+                    "The closest sources I found are: " + closest + ". "
                     "Try rephrasing, or ask about generative AI services, deep synthesis, or "
                     "algorithmic recommendation.")
             return Answer(question, text, "no_match", (), tuple(hits), relevance=relevance)

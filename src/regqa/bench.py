@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -35,6 +36,7 @@ APP_START_TIMEOUT_S = 180.0
 REQUEST_TIMEOUT_S = 60.0
 API_NAMES = ("/ask", "/respond")  # the chat's respond event, newest name first
 MB = 1024 * 1024
+T = TypeVar("T")
 
 COLD_SCRIPT = """
 import time
@@ -76,6 +78,36 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def cpu_counters() -> tuple[float, float, float]:
+    """Wall clock, busy CPU seconds of the whole machine, and CPU seconds of this process
+    plus its finished children."""
+    import psutil
+
+    t = psutil.cpu_times()
+    busy = t.user + t.nice + t.system + sum(getattr(t, name, 0.0)
+                                            for name in ("irq", "softirq", "steal"))
+    own = os.times()
+    mine = own.user + own.system + own.children_user + own.children_system
+    return time.perf_counter(), busy, mine
+
+
+def with_contention(fn: Callable[[], T]) -> tuple[T, float]:
+    """fn's result and the share of all cores that other processes used meanwhile."""
+    wall0, busy0, mine0 = cpu_counters()
+    result = fn()
+    wall1, busy1, mine1 = cpu_counters()
+    capacity = (wall1 - wall0) * (os.cpu_count() or 1)
+    others = (busy1 - busy0) - (mine1 - mine0)
+    return result, max(0.0, others / capacity) if capacity > 0 else 0.0
+
+
+def contention_note(share: float) -> str:
+    note = f"Other processes used {share:.0%} of the machine's CPU meanwhile"
+    if share > 0.10:
+        return note + " — **the machine was busy, so these timings are pessimistic.**"
+    return note + "."
 
 
 def verdict(value: float, target: float) -> str:
@@ -127,6 +159,7 @@ def machine_info() -> dict[str, str]:
             "Python": platform.python_version()}
     info.update({name: package_version(name) for name in PACKAGES})
     info["load average at start"] = load_average()
+    info["CPU busy before the bench (1 s, all cores)"] = f"{psutil.cpu_percent(interval=1.0):.0f} %"
     return info
 
 
@@ -140,6 +173,15 @@ def load_average() -> str:
 
 
 def cold_start(corpus_dir: str | None, index_dir: str | None) -> dict[str, float]:
+    """Time a fresh process; if it had to rebuild a stale index, time a second one."""
+    result = cold_start_once(corpus_dir, index_dir)
+    if result["rebuilt"]:
+        log("    the index was stale (corpus or code changed) and was rebuilt; measuring again")
+        result = cold_start_once(corpus_dir, index_dir)
+    return result
+
+
+def cold_start_once(corpus_dir: str | None, index_dir: str | None) -> dict[str, float]:
     """A fresh interpreter: import regqa, load the saved index, answer one question."""
     command = [sys.executable, "-c", COLD_SCRIPT, corpus_dir or "", index_dir or "", COLD_QUESTION]
     started = time.perf_counter()
@@ -404,13 +446,13 @@ def machine_section(info: dict[str, str]) -> list[str]:
     return [*lines, ""]
 
 
-def cold_section(cold: dict[str, float]) -> list[str]:
+def cold_section(cold: dict[str, float], share: float) -> list[str]:
     return ["## 1. Cold start to first answer", "",
             f"A fresh `python -c` process: `import regqa`, `regqa.load(progress=False)` "
             f"(saved index), `qa.ask({COLD_QUESTION!r})`. The files are in the OS page cache "
             "(the index was just read by this run)."
             + (" **The index was stale and was rebuilt, so this is not a cold start.**"
-               if cold["rebuilt"] else ""), "",
+               if cold["rebuilt"] else "") + " " + contention_note(share), "",
             *table([row("total, in-process (import + load + ask)", f"{cold['total_s']:.2f} s"),
                     row("… import regqa", f"{cold['import_s']:.2f} s"),
                     row("… regqa.load", f"{cold['load_s']:.2f} s"),
@@ -418,11 +460,11 @@ def cold_section(cold: dict[str, float]) -> list[str]:
                     row("wall clock incl. interpreter start", f"{cold['wall_s']:.2f} s")])]
 
 
-def build_section(build: dict[str, float]) -> list[str]:
+def build_section(build: dict[str, float], share: float) -> list[str]:
     seconds = build["seconds"]
     return ["## 2. Full index build", "",
             f"`build_index` into a temporary folder with fresh `Models()` (so model loading "
-            f"counts), {build['chunks']} chunks.", "",
+            f"counts), {build['chunks']} chunks. {contention_note(share)}", "",
             *table([row("build time", f"{seconds:.1f} s", f"≤ {TARGETS['build_s']:.0f} s",
                         verdict(seconds, TARGETS["build_s"]))])]
 
@@ -454,7 +496,7 @@ def latency_rows(name: str, timings: Timings, with_targets: bool) -> list[str]:
             row(f"{name}: ask p95", f"{ask95:.1f} ms")]
 
 
-def latency_section(groups: dict[str, Timings], answerer: str) -> list[str]:
+def latency_section(groups: dict[str, Timings], answerer: str, share: float) -> list[str]:
     rows = latency_rows("all", groups["all"], with_targets=True)
     for name in ("English", "Chinese"):
         if groups[name].retrieve:
@@ -463,10 +505,11 @@ def latency_section(groups: dict[str, Timings], answerer: str) -> list[str]:
             "One untimed warm-up pass over every question, then one timed pass, in this "
             "process. Floor = embedding the question alone with the embedder it needs: "
             "MiniLM (`qa.models.minilm`) for English, e5 (`qa.models.e5`) for Chinese "
-            f"(CJK characters). Answerer: {answerer}.", "", *table(rows)]
+            f"(CJK characters). Answerer: {answerer}. {contention_note(share)}", "",
+            *table(rows)]
 
 
-def load_section(load: dict, clients: int, total: int) -> list[str]:
+def load_section(load: dict, clients: int, total: int, share: float) -> list[str]:
     result: LoadResult = load["result"]
     done = len(result.latencies)
     p50, p95 = percentiles_ms(result.latencies)
@@ -478,7 +521,8 @@ def load_section(load: dict, clients: int, total: int) -> list[str]:
              f"`{result.api_name}` with a new conversation per request; {total} requests "
              f"asked, capped at {LOAD_CAP_S:.0f} s of wall clock."
              + (" The app rebuilt the index at start-up (it was stale)." if load["rebuilt"]
-                else ""), "",
+                else "") + " " + contention_note(share)
+             + " (the app is a child of this process, so its CPU counts as ours).", "",
              *table([row("requests completed", f"{done} of {total} in {result.wall_s:.1f} s"),
                      row("throughput", f"{rate:.1f} requests/s"),
                      row("latency p50 / p95", f"{p50:.0f} / {p95:.0f} ms"),
@@ -520,21 +564,23 @@ def run_bench(args) -> None:
     questions = load_questions(root / "eval" / "questions.jsonl", qa.corpus)
 
     log("1/5 cold start …")
-    cold = cold_start(args.corpus_dir, args.index_dir)
+    cold, cold_share = with_contention(lambda: cold_start(args.corpus_dir, args.index_dir))
     log(f"    {cold['total_s']:.2f} s; 3/5 warm latency over {len(questions)} questions …")
-    groups = warm_latency(qa, questions)
+    groups, warm_share = with_contention(lambda: warm_latency(qa, questions))
     bench_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KB on Linux
     log("2/5 full index build …")
-    build = index_build(qa)
+    build, build_share = with_contention(lambda: index_build(qa))
     log(f"    {build['seconds']:.1f} s; 4/5 load test on the app …")
     if args.corpus_dir or args.index_dir:
         log("note: app.py always uses the checkout's corpus/ and index/")
-    load_result = load_test([q.question for q in questions], args.clients, args.requests)
+    load_result, load_share = with_contention(
+        lambda: load_test([q.question for q in questions], args.clients, args.requests))
 
     lines = ["# regqa benchmark", "", f"Written by `regqa bench` on {info['date']}.", "",
-             *machine_section(info), *cold_section(cold), *build_section(build),
-             *latency_section(groups, describe_answerer(qa)),
-             *load_section(load_result, args.clients, args.requests),
+             *machine_section(info), *cold_section(cold, cold_share),
+             *build_section(build, build_share),
+             *latency_section(groups, describe_answerer(qa), warm_share),
+             *load_section(load_result, args.clients, args.requests, load_share),
              *memory_section(bench_rss, load_result),
              f"Load average at the end: {load_average()} (1 / 5 / 15 min, "
              f"{os.cpu_count()} logical cores).", ""]

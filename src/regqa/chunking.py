@@ -17,6 +17,7 @@ from llama_index.core.schema import TextNode
 from .corpus import Article, Commentary, Corpus, Regulation
 
 CHUNK_TOKENS = 240  # all-MiniLM-L6-v2 reads 256 tokens; the rest is headroom for [CLS]/[SEP].
+CJK = re.compile(r"[\u3400-\u9fff]")
 SENTENCE_END = re.compile(r"(?<=[.;:?!])\s+(?=[A-Z(\"“])")
 
 
@@ -93,6 +94,10 @@ def article_chunks(regulation: Regulation, article: Article,
     for index, text in enumerate(texts):
         yield Chunk(f"{source}/{index}", source, "article", regulation.id, article.number,
                     label, article.chapter, "", "en", text)
+    for index, aid in enumerate(article.search_aids):
+        lang = "zh" if CJK.search(aid) else "en"
+        yield Chunk(f"{source}/aid{index}", source, "article", regulation.id, article.number,
+                    label, article.chapter, "", lang, f"{label}\n{aid}")
     if article.text_zh:
         yield Chunk(f"{source}/zh", source, "article", regulation.id, article.number, label,
                     article.chapter, "", "zh", f"{regulation.title_zh}\n{article.text_zh}")

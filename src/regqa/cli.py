@@ -101,6 +101,13 @@ def cmd_eval(args) -> int:
     results = run_eval(qa, args.questions or root / "eval" / "questions.jsonl",
                        args.out or root / "eval", calibration)
     print(json.dumps(results["systems"], indent=2))
+    holdout = root / "eval" / "holdout.jsonl"
+    if not args.questions and holdout.exists():
+        # Written separately and never used for tuning or calibration: the honest estimate.
+        out = Path(args.out or root / "eval") / "holdout"
+        out.mkdir(parents=True, exist_ok=True)
+        held = run_eval(qa, holdout, out, None)
+        print("held-out:", json.dumps(held["systems"], indent=2))
     return 0
 
 

@@ -62,6 +62,7 @@ class Article:
     text: str
     text_zh: str = ""
     line: int = 0
+    search_aids: tuple[str, ...] = ()  # our plain-language paraphrases; indexed, never quoted
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
@@ -296,6 +297,27 @@ def parse_official_zh(path: Path, problems: list[Problem]) -> dict[int, str]:
     return {n: "\n\n".join(parts) for n, parts in texts.items()}
 
 
+def parse_search_aids(path: Path, problems: list[Problem]) -> dict[int, tuple[str, ...]]:
+    """Article number -> paragraphs of `search-aids/<id>.md` (same `### Article N` headings)."""
+    rel = str(path)
+    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    if meta and meta.get("id") != path.stem:
+        problems.append(Problem(rel, 2, f"id {meta.get('id')!r} must equal the file name "
+                                        f"'{path.stem}'"))
+    aids: dict[int, list[str]] = {}
+    current = None
+    for offset, line in enumerate(body):
+        if m := ARTICLE_RE.match(line):
+            current = int(m.group(1))
+            if current in aids:
+                problems.append(Problem(rel, body_start + offset, f"duplicate Article {current}"))
+            aids[current] = []
+        elif current is not None:
+            aids[current].append(line)
+    return {n: tuple(p for p in _paragraphs(lines).split("\n\n") if p)
+            for n, lines in aids.items()}
+
+
 def parse_commentary(path: Path, problems: list[Problem]) -> Commentary | None:
     rel = str(path)
     meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
@@ -337,6 +359,7 @@ def corpus_digest(root: Path) -> str:
     """Hash of every file the engine reads (not README.md): any edit makes the index stale."""
     digest = hashlib.sha256()
     files = [*root.glob("regulations/*.md"), *root.glob("official-zh/*.md"),
+             *root.glob("search-aids/*.md"),
              *root.glob("commentary/*.md"), *root.glob("glossary.md")]
     for path in sorted(files):
         digest.update(str(path.relative_to(root)).encode())
@@ -371,6 +394,16 @@ def read_corpus(root: str | Path) -> Corpus:
                                                          f"{extra} missing from {path.name}"))
             articles = tuple(Article(a.regulation, a.number, a.chapter, a.text,
                                      zh.get(a.number, ""), a.line) for a in regulation.articles)
+            regulation = Regulation(**{**regulation.__dict__, "articles": articles})
+        aids_path = root / "search-aids" / path.name
+        if aids_path.exists():
+            aids = parse_search_aids(aids_path, problems)
+            numbers = {a.number for a in regulation.articles}
+            for number in sorted(set(aids) - numbers):
+                problems.append(Problem(str(aids_path), 1, f"search aids for Article {number}, "
+                                                           f"which {path.name} does not have"))
+            articles = tuple(Article(**{**a.__dict__, "search_aids": aids.get(a.number, ())})
+                             for a in regulation.articles)
             regulation = Regulation(**{**regulation.__dict__, "articles": articles})
         regulations.append(regulation)
     commentary = []

@@ -26,7 +26,7 @@ from .corpus import Corpus
 from .errors import IndexCorruptError, IndexStaleError
 from .models import E5_DIMS, E5_NAME, MINILM_DIMS, MINILM_NAME, Models, minilm_weights_sha256
 
-CHUNKING = {"scheme": "article-aware-v1", "max_tokens": CHUNK_TOKENS}
+CHUNKING = {"scheme": "article-aware-v2", "max_tokens": CHUNK_TOKENS, "search_aids": True}
 ZH_TOKEN_PATTERN = r"[\u4e00-\u9fff]|[A-Za-z0-9]{2,}"  # one token per Han character
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `regqa index --rebuild` (or delete the index folder) to build it again"

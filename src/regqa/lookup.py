@@ -21,7 +21,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
                                         "算法推荐"),
 }
 
-EN_ARTICLE = re.compile(r"\b(?:article|art)\.?\s*(\d{1,3})\b", re.IGNORECASE)
+UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen").split()
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+        "eighty": 80, "ninety": 90}
+NUMBER_WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|"
+               r"three|four|five|six|seven|eight|nine))?|" + "|".join(UNITS[1:][::-1]) + ")")
+EN_ARTICLE = re.compile(rf"\b(?:article|art)\.?\s*(\d{{1,3}}|{NUMBER_WORD})\b", re.IGNORECASE)
+
+
+def english_number(text: str) -> int:
+    """'17' -> 17, 'ten' -> 10, 'twenty-four' -> 24."""
+    text = text.lower()
+    if text.isdigit():
+        return int(text)
+    parts = re.split(r"[- ]", text)
+    value = TENS.get(parts[0], 0) or UNITS.index(parts[0])
+    return value + (UNITS.index(parts[1]) if len(parts) > 1 else 0)
 ZH_ARTICLE = re.compile(r"第\s*([零一二三四五六七八九十百]+|\d{1,3})\s*条")
 
 
@@ -46,27 +62,43 @@ def regulation_mentions(question: str, corpus: Corpus) -> list[str]:
 
 
 def find_article_refs(question: str, corpus: Corpus) -> list[ArticleRef]:
-    """Article numbers in the question, each tied to the nearest regulation named before or
-    after it. A number alone (no regulation named) is returned with regulation None."""
-    named = []
+    """Article numbers in the question, each tied to a regulation named right before it
+    ("genai art. 9", "深度合成规定第十七条") or else to the nearest one named after it
+    ("Article 17 of the deep synthesis provisions"), else the nearest before it. A number
+    with no regulation named anywhere is returned with regulation None."""
+    spans: list[tuple[int, int, str]] = []
     lowered = question.lower()
     for regulation_id in regulation_mentions(question, corpus):
         regulation = corpus.regulation(regulation_id)
         names = (*ALIASES.get(regulation_id, ()), regulation_id, regulation.short_title.lower(),
                  regulation.title_zh)
         for name in names:
-            named.extend((m.start(), regulation_id) for m in re.finditer(re.escape(name), lowered))
-    refs: list[ArticleRef] = []
-    numbers = [(m.start(), int(m.group(1))) for m in EN_ARTICLE.finditer(question)]
+            spans.extend((m.start(), m.end(), regulation_id)
+                         for m in re.finditer(re.escape(name), lowered))
+    numbers = [(m.start(), english_number(m.group(1))) for m in EN_ARTICLE.finditer(question)]
     for m in ZH_ARTICLE.finditer(question):
         raw = m.group(1)
         numbers.append((m.start(), int(raw) if raw.isdigit() else chinese_numeral(raw)))
+    refs: list[ArticleRef] = []
     for position, number in sorted(numbers):
-        nearest = min(named, key=lambda item: abs(item[0] - position), default=None)
-        ref = ArticleRef(nearest[1] if nearest else None, number)
+        ref = ArticleRef(_regulation_for(position, spans, question), number)
         if ref not in refs:
             refs.append(ref)
     return refs
+
+
+def _regulation_for(position: int, spans: list[tuple[int, int, str]], question: str) -> str | None:
+    before = [s for s in spans if s[1] <= position]
+    after = [s for s in spans if s[0] > position]
+    if before:
+        start, end, regulation_id = max(before, key=lambda s: s[1])
+        gap = question[end:position]
+        # "deep synthesis art 16", "深度合成规定第十七条", "genai-2023 第3条"
+        if len(gap) <= 12 and not re.search(r"[,;.?!，。；？]|\band\b|\bwith\b", gap):
+            return regulation_id
+    if after:
+        return min(after, key=lambda s: s[0])[2]
+    return max(before, key=lambda s: s[1])[2] if before else None
 
 
 # Everyday words that point at one regulation's subject matter; used as a soft prior in
