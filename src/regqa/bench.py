@@ -521,8 +521,8 @@ def load_section(load: dict, clients: int, total: int, share: float) -> list[str
              f"`{result.api_name}` with a new conversation per request; {total} requests "
              f"asked, capped at {LOAD_CAP_S:.0f} s of wall clock."
              + (" The app rebuilt the index at start-up (it was stale)." if load["rebuilt"]
-                else "") + " " + contention_note(share)
-             + " (the app is a child of this process, so its CPU counts as ours).", "",
+                else "") + " The app's CPU counts as the bench's own (it is a child process). "
+             + contention_note(share), "",
              *table([row("requests completed", f"{done} of {total} in {result.wall_s:.1f} s"),
                      row("throughput", f"{rate:.1f} requests/s"),
                      row("latency p50 / p95", f"{p50:.0f} / {p95:.0f} ms"),

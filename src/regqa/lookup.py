@@ -112,10 +112,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "algorithmic-recommendation-2021": ("recommendation", "recommend", "news feed", "feeds",
                                         "personalised", "personalized", "推荐", "个性化"),
 }
+# Words that ask what someone argued. Not "opinion" (public opinion is a legal term here),
+# "authorities" or "post" (users post content).
 COMMENTARY_INTENT = re.compile(
-    r"\b(argu\w*|comment\w*|expert\w*|analys\w*|blog\w*|post|author\w*|summar\w*|"
-    r"opinion\w*|critic\w*|according to|told|"
-    r"writes|wrote|think\w*|view of|views)\b|认为|评论|专家|观点|表示|看法|律师", re.IGNORECASE)
+    r"\b(argu(e|es|ed|ing|ment|ments)|commentar(y|ies|ator|ators)|commented|experts?|"
+    r"analysts?|analysis|blog\w*|the post|this post|authors?|summar(y|ies|ise|ize|ised|ized)|"
+    r"critics?|criticis\w*|told|writes|wrote|said that|views? of)\b"
+    r"|认为|评论|专家|观点|看法|律师", re.IGNORECASE)
 
 
 def regulation_topics(question: str, corpus: Corpus) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.retrievers.bm25 import BM25Retriever
 
 from .chunking import Chunk, article_source_id, commentary_source_id
 from .corpus import Corpus
@@ -101,7 +102,8 @@ class SearchSettings:
 
     dense: float = 1.0
     bm25: float = 1.0
-    e5: float = 1.5  # the only retriever that reads Chinese questions well; helps English too
+    e5: float = 1.5  # the only retriever that reads Chinese questions well
+    e5_for_english: bool = False  # measured: no better for English, and twice as slow
     bm25_zh: float = 1.0
     lookup: bool = True
     glossary: bool = True
@@ -139,8 +141,10 @@ class HybridRetriever(BaseRetriever):
                 depth: int = DEPTH) -> list[NodeWithScore]:
         nodes = retriever.retrieve(query)
         chunks = self.parts.chunks
+        # A BM25 score of 0 means no shared term: not a match. A dense ranking is kept whole.
+        lexical = isinstance(retriever, BM25Retriever)
         return [n for n in nodes[:depth]
-                if (n.score or 0) > 0 and self._allowed(chunks[n.node.node_id])]
+                if (not lexical or (n.score or 0) > 0) and self._allowed(chunks[n.node.node_id])]
 
     def search(self, question: str) -> list[Hit]:
         s, parts = self.settings, self.parts
@@ -163,8 +167,9 @@ class HybridRetriever(BaseRetriever):
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
         use_dense = bool(s.dense and english_query.strip())
+        use_e5 = bool(s.e5 and (chinese or s.e5_for_english))
         minilm_vector, e5_vector = self._embed(english_query if use_dense else None,
-                                               question if s.e5 else None)
+                                               question if use_e5 else None)
         if english_query.strip():
             if use_dense:
                 retriever = parts.minilm.as_retriever(similarity_top_k=DEPTH)
@@ -172,7 +177,7 @@ class HybridRetriever(BaseRetriever):
                 add("dense", s.dense, self._ranked(retriever, bundle), dense=not chinese)
             if s.bm25:
                 add("bm25", s.bm25, self._ranked(parts.bm25_en, english_query), dense=False)
-        if s.e5:
+        if use_e5:
             retriever = parts.e5.as_retriever(similarity_top_k=DEPTH)
             bundle = QueryBundle(question, embedding=e5_vector)
             add("e5", s.e5, self._ranked(retriever, bundle), dense=chinese)
