@@ -219,7 +219,6 @@ class Timings:
     floor: list[float] = field(default_factory=list)
     retrieve: list[float] = field(default_factory=list)
     ask: list[float] = field(default_factory=list)
-    e5_english: list[float] = field(default_factory=list)  # retrieve embeds English twice
 
 
 def floor_embedder(qa: RegQA, question: str):
@@ -230,8 +229,6 @@ def floor_embedder(qa: RegQA, question: str):
 def measure_one(qa: RegQA, question: str, into: Timings) -> None:
     embedder = floor_embedder(qa, question)
     into.floor.append(timed(lambda: embedder.get_query_embedding(question)))
-    if not is_chinese(question):
-        into.e5_english.append(timed(lambda: qa.models.e5.get_query_embedding(question)))
     into.retrieve.append(timed(lambda: qa.retrieve(question, k=5)))
     into.ask.append(timed(lambda: qa.ask(question)))
 
@@ -249,7 +246,6 @@ def warm_latency(qa: RegQA, questions: list[Question]) -> dict[str, Timings]:
             groups[name].floor += timings.floor
             groups[name].retrieve += timings.retrieve
             groups[name].ask += timings.ask
-            groups[name].e5_english += timings.e5_english
     return groups
 
 
@@ -482,13 +478,7 @@ def latency_rows(name: str, timings: Timings, with_targets: bool) -> list[str]:
     else:
         ret = rat = ask = ("—", "—")
     n = len(timings.retrieve)
-    extra = []
-    if name == "English" and timings.e5_english:
-        e5_50, e5_95 = percentiles_ms(timings.e5_english)
-        extra = [row(f"{name}: e5 query embedding p50 / p95 (retrieve runs it too)",
-                     f"{e5_50:.1f} / {e5_95:.1f} ms")]
     return [row(f"{name} (n={n}): floor p50 / p95", f"{floor50:.1f} / {floor95:.1f} ms"),
-            *extra,
             row(f"{name}: retrieve(k=5) p50", f"{ret50:.1f} ms", *ret),
             row(f"{name}: retrieve(k=5) p95", f"{ret95:.1f} ms"),
             row(f"{name}: retrieve p50 / floor p50", f"{ratio:.2f}×", *rat),

@@ -33,9 +33,7 @@ def md_text(text: str) -> str:
 
 def render_answer(answer: Answer) -> str:
     if answer.status == "no_match" or not answer.citations:
-        closest = ", ".join(md_text(h.label) for h in answer.hits[:3]) or "none"
-        return ("I could not find a provision in the corpus that answers this, so I won't "
-                f"guess. Closest sources: {closest}. Try rephrasing or widening the filter.")
+        return md_text(answer.text)
     if answer.status != "grounded" or answer.text != _offline_text(answer):
         body = md_text(answer.text)
     else:
