@@ -72,3 +72,19 @@ def test_garbled_manifest_names_the_fix(built, models):
     (index_dir / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorruptError, match="regqa index --rebuild"):
         load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+
+
+@pytest.mark.parametrize("question", ["玩具坏了多久内退款？", "refund for a broken toy robot"])
+def test_a_loaded_index_ranks_exactly_like_the_freshly_built_one(tmp_path, models, question):
+    """Every store must reload with the settings it was built with (BM25's tokenizer too)."""
+    corpus = write_toy_corpus(tmp_path / "corpus")
+    built = load(corpus_dir=corpus, index_dir=tmp_path / "index", progress=False, models=models)
+    loaded = load(corpus_dir=corpus, index_dir=tmp_path / "index", progress=False, models=models)
+    for retriever in ("bm25_en", "bm25_zh"):
+        fresh = [(n.node.node_id, round(n.score, 5))
+                 for n in getattr(built.parts, retriever).retrieve(question) if n.score > 0]
+        again = [(n.node.node_id, round(n.score, 5))
+                 for n in getattr(loaded.parts, retriever).retrieve(question) if n.score > 0]
+        assert fresh == again
+    assert ([(h.source_id, round(h.score, 6)) for h in built.retrieve(question, k=5)] ==
+            [(h.source_id, round(h.score, 6)) for h in loaded.retrieve(question, k=5)])

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import bm25s
 import faiss
 import numpy as np
 from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
@@ -100,12 +101,23 @@ def _vector_index(chunks: list[Chunk], vectors: np.ndarray, embed_model) -> Vect
     return VectorStoreIndex(nodes, storage_context=storage, embed_model=embed_model)
 
 
+def _bm25_options(zh: bool, size: int) -> dict:
+    # BM25Retriever.persist() does not save the tokenizer settings, so the same options are
+    # passed when building and when loading: a query must be tokenized like the corpus was.
+    options = {"similarity_top_k": min(60, size)}
+    if zh:
+        options |= {"skip_stemming": True, "token_pattern": ZH_TOKEN_PATTERN}
+    return options
+
+
 def _bm25(chunks: list[Chunk], zh: bool) -> BM25Retriever:
     nodes = [c.to_node() for c in chunks]
-    if zh:
-        return BM25Retriever(nodes=nodes, skip_stemming=True, token_pattern=ZH_TOKEN_PATTERN,
-                             language="en", similarity_top_k=min(60, len(nodes)))
-    return BM25Retriever(nodes=nodes, similarity_top_k=min(60, len(nodes)))
+    return BM25Retriever(nodes=nodes, **_bm25_options(zh, len(nodes)))
+
+
+def _load_bm25(folder: Path, zh: bool) -> BM25Retriever:
+    bm25 = bm25s.BM25.load(str(folder), load_corpus=True)
+    return BM25Retriever(existing_bm25=bm25, **_bm25_options(zh, len(bm25.corpus)))
 
 
 def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
@@ -205,8 +217,8 @@ def load_index(corpus: Corpus, index_dir: str | Path, models: Models) -> IndexPa
                 chunks[chunk.id] = chunk
         minilm = _load_vector_index(index_dir / "minilm", models.minilm)
         e5 = _load_vector_index(index_dir / "e5", models.e5)
-        bm25_en = BM25Retriever.from_persist_dir(str(index_dir / "bm25_en"))
-        bm25_zh = BM25Retriever.from_persist_dir(str(index_dir / "bm25_zh"))
+        bm25_en = _load_bm25(index_dir / "bm25_en", zh=False)
+        bm25_zh = _load_bm25(index_dir / "bm25_zh", zh=True)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexCorruptError(f"cannot read the index at {index_dir} ({exc}); "
                                 f"{REBUILD_HINT}") from exc
