@@ -84,3 +84,12 @@ def test_cli_corpus_check_reports_problems(tmp_path):
     result = run_cli("corpus", "check", "--corpus-dir", str(root))
     assert result.returncode == 1
     assert "Article 7 out of sequence: expected Article 4" in result.stderr
+
+
+def test_comparative_question_cites_each_regulation_it_spans(qa):
+    answer = qa.ask("How do the three rules differ on filing algorithms?")
+    cited = {(c.hit.regulation, c.hit.article) for c in answer.citations}
+    assert {("algorithmic-recommendation-2021", 24), ("deep-synthesis-2022", 19),
+            ("genai-2023", 17)} <= cited
+    assert "**Interim Measures for the Management of Generative Artificial Intelligence " \
+           "Services**" in answer.text  # grouped by regulation

@@ -15,6 +15,7 @@ from .retrieval import Hit
 
 __all__ = [
     "Answer",
+    "Citation",
     "CorpusError",
     "Hit",
     "IndexCorruptError",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .corpus import Corpus
-from .retrieval import CJK, Hit, glossary_terms
+from .retrieval import CJK, Hit, glossary_terms, spanned_regulations
 from .scope import out_of_scope_reason
 
 STATUSES = ("grounded", "no_match", "llm_unavailable")
@@ -158,6 +158,11 @@ class Answerer:
             if hit not in chosen and (not chosen or close):
                 chosen.append(hit)
         chosen += self.referenced(chosen, articles)[: max(0, MAX_ARTICLES - len(chosen))]
+        # A comparative question gets the best retrieved article of each regulation it spans.
+        for regulation_id in spanned_regulations(question, self.corpus):
+            if len(chosen) < MAX_ARTICLES + 1 and all(h.regulation != regulation_id for h in chosen):
+                best_of = next((h for h in articles if h.regulation == regulation_id), None)
+                chosen += [best_of] if best_of is not None else []
         commentary = [h for h in hits if h.kind == "commentary" and h.similarity >= floor]
         return chosen + commentary[:1]
 

@@ -82,6 +82,15 @@ def collapse(nodes: Sequence[NodeWithScore]) -> list[tuple[str, str, float]]:
     return list(seen.values())
 
 
+def spanned_regulations(question: str, corpus: Corpus) -> list[str]:
+    """The regulations a comparative question spans ("how do the three rules differ on
+    labelling?", "deep synthesis and algorithm rules on filing"); empty if it spans one."""
+    topics = regulation_topics(question, corpus)
+    if len(topics) >= 2:
+        return topics
+    return list(corpus.regulation_ids) if MULTI_REGULATION.search(question) else []
+
+
 def glossary_terms(question: str, corpus: Corpus) -> list[str]:
     """English glossary terms whose Chinese form occurs in the question (longest first)."""
     pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
@@ -207,10 +216,9 @@ class HybridRetriever(BaseRetriever):
     def _diversify(self, question: str, ranked: list[str]) -> list[str]:
         """For a question spanning regulations ("how do the three rules differ on labelling?"),
         lift the best article of each regulation concerned to the top, in rank order."""
-        topics = regulation_topics(question, self.corpus)
-        if len(topics) < 2 and not MULTI_REGULATION.search(question):
+        wanted = spanned_regulations(question, self.corpus)
+        if not wanted:
             return ranked
-        wanted = topics if len(topics) >= 2 else list(self.corpus.regulation_ids)
         if self.regulations:
             wanted = [r for r in wanted if r in self.regulations]
         lifted = []

@@ -19,7 +19,7 @@ EXAMPLES = [
     "Do AI-generated images have to be labelled?",
     "What does Article 17 of the deep synthesis provisions require?",
     "Can users switch off personalized recommendations?",
-    "How do the three rules differ on filing algorithms?",
+    "How do the three rules differ on labelling AI-generated content?",
     "训练数据需要合法来源吗？",
     "What did Matt Sheehan argue about China's AI regulations?",
 ]
