@@ -128,8 +128,8 @@ def build_app(qa: RegQA) -> gr.Blocks:
                     clear = gr.Button("New conversation")
                 gr.Examples(EXAMPLES, inputs=box)
                 with gr.Row():
-                    up = gr.Button("👍", elem_id="regqa-up")
-                    down = gr.Button("👎", elem_id="regqa-down")
+                    up = gr.Button("👍 Helpful", elem_id="regqa-up")
+                    down = gr.Button("👎 Not helpful", elem_id="regqa-down")
                     wrong = gr.Checkbox(label="Wrong citation")
                     comment = gr.Textbox(label="Comment (optional)", lines=1)
                 status = gr.Markdown("")
