@@ -135,3 +135,19 @@ def test_naming_a_corpus_regulation_china_or_a_commentator_keeps_it_in_scope(toy
     from regqa.scope import out_of_scope_reason
 
     assert out_of_scope_reason(question, toy_qa.corpus) is None
+
+
+def test_chat_rendering_escapes_corpus_text_and_keeps_warnings(toy_qa):
+    from dataclasses import replace
+
+    from regqa.ui import render_answer
+
+    answer = toy_qa.ask("How long does a seller have to refund a broken toy robot?")
+    shown = render_answer(answer)
+    assert "Toy Robot Provisions, Art\\. 3 [1]" in shown
+    assert "> Sellers shall refund customers within fourteen days when a toy robot breaks\\. [1]" \
+        in shown
+    fallback = replace(answer, status="llm_unavailable", flags=("the model timed out",))
+    assert render_answer(fallback).endswith("⚠️ the model timed out")
+    llm_text = replace(answer, text="<b>Refund</b> in **14** days [1]")
+    assert render_answer(llm_text) == "&lt;b&gt;Refund&lt;/b&gt; in \\*\\*14\\*\\* days \\[1\\]"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -220,25 +220,28 @@ def last_user_turn(history: Sequence | None) -> str:
     return ""
 
 
-def render(citations: Sequence[Citation]) -> str:
+def render(citations: Sequence[Citation], escape: Callable[[str], str] = str) -> str:
+    """The offline answer in Markdown. `escape` is applied to every piece of corpus text (the
+    chat passes one that shows Markdown and HTML literally)."""
     law = [c for c in citations if c.hit.kind == "article"]
     commentary = [c for c in citations if c.hit.kind == "commentary"]
     lines = []
     if law:
-        names = "; ".join(f"{c.label} [{c.number}]" for c in law)
+        names = "; ".join(f"{escape(c.label)} [{c.number}]" for c in law)
         lines.append(f"The governing provision{'s are' if len(law) > 1 else ' is'} {names}.")
     groups: dict[str, list[Citation]] = {}
     for citation in law:
         groups.setdefault(citation.hit.regulation_title, []).append(citation)
     for title, group in groups.items():
         if len(groups) > 1:
-            lines.append(f"\n**{title}**")
+            lines.append(f"\n**{escape(title)}**")
         for citation in group:
-            lines.append(f"\n{citation.label} says:")
-            lines.extend(f"> {quote} [{citation.number}]" for quote in citation.quotes)
+            lines.append(f"\n{escape(citation.label)} says:")
+            lines.extend(f"\n> {escape(quote)} [{citation.number}]" for quote in citation.quotes)
     for citation in commentary:
-        lines.append(f"\n*Commentary, not law* — {citation.hit.author}:")
-        lines.append(f"> {citation.hit.matched.split(chr(10), 1)[-1]} [{citation.number}]")
+        lines.append(f"\n*Commentary, not law* — {escape(citation.hit.author)}:")
+        quote = citation.hit.matched.split("\n", 1)[-1]
+        lines.append(f"\n> {escape(quote)} [{citation.number}]")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ import re
 
 import gradio as gr
 
-from .answer import Answer
+from .answer import Answer, render
 from .api import MAX_QUESTION_CHARS, RegQA, clean_question
 from .errors import InputError
 from .feedback import record_feedback
@@ -32,35 +32,14 @@ def md_text(text: str) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    if answer.status == "no_match" or not answer.citations:
-        return md_text(answer.text)
-    if answer.status != "grounded" or answer.text != _offline_text(answer):
-        body = md_text(answer.text)
-    else:
-        law = [c for c in answer.citations if c.hit.kind == "article"]
-        parts = []
-        if law:
-            names = "; ".join(f"{md_text(c.label)} \\[{c.number}\\]" for c in law)
-            parts.append(f"**Governing provision{'s' if len(law) > 1 else ''}:** {names}")
-        for citation in answer.citations:
-            hit = citation.hit
-            if hit.kind == "article":
-                quotes = citation.quotes
-                parts.append(f"**{md_text(citation.label)}**")
-            else:
-                quotes = (hit.matched.split("\n", 1)[-1],)
-                parts.append(f"*Commentary, not law* — **{md_text(hit.author)}**")
-            parts.extend(f"> {md_text(q)} \\[{citation.number}\\]" for q in quotes)
-        body = "\n\n".join(parts)
-    if answer.flags:
+    """The offline answer is re-rendered with escaped corpus text; any other text (an LLM's
+    prose, a no_match message) is shown literally."""
+    if not (answer.citations and answer.text == render(answer.citations)):
+        return md_text(answer.text)  # an LLM's text already carries its warnings
+    body = render(answer.citations, escape=md_text)
+    if answer.flags:  # e.g. the LLM could not be reached
         body += "\n\n⚠️ " + md_text(" ".join(answer.flags))
     return body
-
-
-def _offline_text(answer: Answer) -> str:
-    from .answer import render
-
-    return render(answer.citations)
 
 
 def render_sources(answer: Answer | None) -> str:
