@@ -119,10 +119,10 @@ class Answerer:
     def relevance(self, question: str, hits: Sequence[Hit]) -> float:
         return max((h.similarity for h in hits[:3]), default=0.0)
 
-    def is_match(self, question: str, hits: Sequence[Hit]) -> bool:
+    def is_match(self, question: str, hits: Sequence[Hit], out_of_scope: str | None) -> bool:
         if any("lookup" in h.via for h in hits):
             return True
-        if out_of_scope_reason(question, self.corpus):
+        if out_of_scope:
             return False
         language = "zh" if CJK.search(question) else "en"
         return self.relevance(question, hits) >= self.thresholds[language]
@@ -185,9 +185,9 @@ class Answerer:
 
     def offline(self, question: str, hits: Sequence[Hit]) -> Answer:
         relevance = self.relevance(question, hits)
-        if not hits or not self.is_match(question, hits):
+        reason = out_of_scope_reason(question, self.corpus)
+        if not hits or not self.is_match(question, hits, reason):
             closest = ", ".join(h.label for h in hits[:3]) or "none"
-            reason = out_of_scope_reason(question, self.corpus)
             text = ("I could not find a provision in the corpus that answers this question"
                     + (f" ({reason})" if reason else "") + ", so I will not guess. "
                     "The closest sources I found are: " + closest + ". "

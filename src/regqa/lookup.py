@@ -47,18 +47,24 @@ class ArticleRef:
     article: int
 
 
-def regulation_mentions(question: str, corpus: Corpus) -> list[str]:
-    """Regulation ids named in the question, in order of first mention."""
+def _name_spans(question: str, corpus: Corpus) -> list[tuple[int, int, str]]:
+    """(start, end, regulation id) of every name, alias or id of a regulation in the question."""
     lowered = question.lower()
-    found: list[tuple[int, str]] = []
+    spans = []
     for regulation in corpus.regulations:
         names = (*ALIASES.get(regulation.id, ()), regulation.id, regulation.short_title.lower(),
                  regulation.title.lower(), regulation.title_zh)
-        positions = [m.start() for name in names if name
-                     for m in re.finditer(rf"(?<![a-z]){re.escape(name)}(?![a-z])", lowered)]
-        if positions:
-            found.append((min(positions), regulation.id))
-    return [regulation_id for _, regulation_id in sorted(found)]
+        spans.extend((m.start(), m.end(), regulation.id) for name in names if name
+                     for m in re.finditer(rf"(?<![a-z]){re.escape(name)}(?![a-z])", lowered))
+    return spans
+
+
+def regulation_mentions(question: str, corpus: Corpus) -> list[str]:
+    """Regulation ids named in the question, in order of first mention."""
+    first: dict[str, int] = {}
+    for start, _, regulation_id in _name_spans(question, corpus):
+        first[regulation_id] = min(start, first.get(regulation_id, start))
+    return sorted(first, key=first.get)
 
 
 def find_article_refs(question: str, corpus: Corpus) -> list[ArticleRef]:
@@ -66,15 +72,7 @@ def find_article_refs(question: str, corpus: Corpus) -> list[ArticleRef]:
     ("genai art. 9", "深度合成规定第十七条") or else to the nearest one named after it
     ("Article 17 of the deep synthesis provisions"), else the nearest before it. A number
     with no regulation named anywhere is returned with regulation None."""
-    spans: list[tuple[int, int, str]] = []
-    lowered = question.lower()
-    for regulation_id in regulation_mentions(question, corpus):
-        regulation = corpus.regulation(regulation_id)
-        names = (*ALIASES.get(regulation_id, ()), regulation_id, regulation.short_title.lower(),
-                 regulation.title_zh)
-        for name in names:
-            spans.extend((m.start(), m.end(), regulation_id)
-                         for m in re.finditer(re.escape(name), lowered))
+    spans = _name_spans(question, corpus)
     numbers = [(m.start(), english_number(m.group(1))) for m in EN_ARTICLE.finditer(question)]
     for m in ZH_ARTICLE.finditer(question):
         raw = m.group(1)
