@@ -55,10 +55,23 @@ def test_invalid_date_and_missing_field(tmp_path):
 
 def test_duplicate_and_out_of_sequence_articles(tmp_path):
     broken = TOY_REGULATION.replace("### Article 3", "### Article 2").replace(
-        "### Article 4", "### Article 6")
+        "### Article 4", "### Article 1")
     got = messages(write_toy_corpus(tmp_path, regulation=broken))
     assert any(m.endswith(":31: duplicate Article 2") for m in got), got
-    assert any("Article 6 out of sequence: expected Article 3" in m for m in got), got
+    assert any("duplicate Article 1" in m for m in got), got
+
+
+def test_article_numbers_may_skip_but_must_rise(tmp_path):
+    excerpt = TOY_REGULATION.replace("### Article 3", "### Article 50").replace(
+        "### Article 4", "### Article 52")
+    from regqa.corpus import read_corpus
+
+    corpus = read_corpus(write_toy_corpus(tmp_path / "a", regulation=excerpt))
+    numbers = [a.number for a in corpus.regulations[0].articles]
+    assert numbers == [1, 2, 50, 52]
+    disorder = TOY_REGULATION.replace("### Article 3", "### Article 50")
+    got = messages(write_toy_corpus(tmp_path / "b", regulation=disorder))
+    assert any("Article 4 out of sequence: it follows Article 50" in m for m in got), got
 
 
 def test_empty_article(tmp_path):
@@ -87,8 +100,8 @@ def test_commentary_naming_unknown_regulation(tmp_path):
 
 
 def test_load_corpus_refuses_a_broken_corpus_listing_every_problem(tmp_path):
-    broken = TOY_REGULATION.replace("### Article 4", "### Article 5")
-    with pytest.raises(CorpusError, match="Article 5 out of sequence") as info:
+    broken = TOY_REGULATION.replace("### Article 4", "### Article 2")
+    with pytest.raises(CorpusError, match="duplicate Article 2") as info:
         load_corpus(write_toy_corpus(tmp_path, regulation=broken))
     assert "regqa corpus check" in str(info.value)
 

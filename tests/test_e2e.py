@@ -80,10 +80,10 @@ def test_cli_bad_input_is_an_error_message_not_a_traceback(qa):
 def test_cli_corpus_check_reports_problems(tmp_path):
     from .conftest import TOY_REGULATION, write_toy_corpus
 
-    root = write_toy_corpus(tmp_path, regulation=TOY_REGULATION.replace("### Article 4", "### Article 7"))
+    root = write_toy_corpus(tmp_path, regulation=TOY_REGULATION.replace("### Article 4", "### Article 1"))
     result = run_cli("corpus", "check", "--corpus-dir", str(root))
     assert result.returncode == 1
-    assert "Article 7 out of sequence: expected Article 4" in result.stderr
+    assert "duplicate Article 1" in result.stderr
 
 
 def test_comparative_question_cites_each_regulation_it_spans(qa):

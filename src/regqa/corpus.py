@@ -83,6 +83,17 @@ class Regulation:
     articles: tuple[Article, ...]
     references: tuple[Reference, ...] = ()
     path: str = ""
+    # What users call it, what its subject words are, where it applies, and which articles
+    # hold its scope, definitions, penalties, filing and dates: corpus knowledge, kept in the
+    # front matter so that a regulation a user adds works like ours.
+    jurisdiction: str = ""
+    aliases: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    key_articles: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def key(self, role: str) -> tuple[int, ...]:
+        """Article numbers that play `role` ("scope", "definitions", "penalties", ...)."""
+        return dict(self.key_articles).get(role, ())
 
     def article(self, number: int) -> Article | None:
         if 1 <= number <= len(self.articles) and self.articles[number - 1].number == number:
@@ -244,12 +255,13 @@ def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
         elif m := ARTICLE_RE.match(line):
             close()
             number, start, text_lines = int(m.group(1)), lineno, []
-            expected = articles[-1].number + 1 if articles else 1
-            if number == expected - 1 or any(a.number == number for a in articles):
+            # Numbers need not be contiguous (an excerpt of Arts. 50-52 is valid), but they
+            # must rise: a lookup of "Article N" has to mean one article.
+            if any(a.number == number for a in articles):
                 problems.append(Problem(rel, lineno, f"duplicate Article {number}"))
-            elif number != expected:
-                problems.append(Problem(rel, lineno, f"Article {number} out of sequence: "
-                                                     f"expected Article {expected}"))
+            elif articles and number < articles[-1].number:
+                problems.append(Problem(rel, lineno, f"Article {number} out of sequence: it "
+                                                     f"follows Article {articles[-1].number}"))
         elif line.startswith("### ") or line.startswith("## "):
             problems.append(Problem(rel, lineno, f"unrecognised heading {line.strip()!r}: use "
                                                  "'## Chapter N: Title' or '### Article N'"))
@@ -275,7 +287,42 @@ def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
                                         None if target is None else int(target)))
         except (TypeError, ValueError):
             problems.append(Problem(rel, 2, f"reference {item!r}: article numbers must be integers"))
-    return Regulation(articles=tuple(articles), references=tuple(references), path=rel, **values)
+    return Regulation(articles=tuple(articles), references=tuple(references), path=rel,
+                      jurisdiction=str(meta.get("jurisdiction") or "").strip(),
+                      aliases=_word_list(meta, "aliases", rel, problems),
+                      topics=_word_list(meta, "topics", rel, problems),
+                      key_articles=_key_articles(meta, rel, problems), **values)
+
+
+def _word_list(meta: dict, name: str, path: str, problems: list[Problem]) -> tuple[str, ...]:
+    value = meta.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        problems.append(Problem(path, 2, f"front matter '{name}' must be a list of phrases"))
+        return ()
+    return tuple(str(v).strip().lower() for v in value if str(v).strip())
+
+
+KEY_ROLES = ("scope", "definitions", "penalties", "filing", "dates")
+
+
+def _key_articles(meta: dict, path: str, problems: list[Problem]) -> tuple:
+    value = meta.get("key_articles") or {}
+    if not isinstance(value, dict):
+        problems.append(Problem(path, 2, "front matter 'key_articles' must map a role "
+                                         f"({', '.join(KEY_ROLES)}) to a list of article numbers"))
+        return ()
+    out = []
+    for role, numbers in value.items():
+        if role not in KEY_ROLES:
+            problems.append(Problem(path, 2, f"key_articles: unknown role {role!r}; choose from "
+                                             f"{', '.join(KEY_ROLES)}"))
+            continue
+        numbers = numbers if isinstance(numbers, list) else [numbers]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            problems.append(Problem(path, 2, f"key_articles.{role} must list article numbers"))
+            continue
+        out.append((role, tuple(numbers)))
+    return tuple(out)
 
 
 def parse_official_zh(path: Path, problems: list[Problem]) -> dict[int, str]:

@@ -19,6 +19,11 @@ def check_corpus(corpus: Corpus) -> list[Problem]:
             problems.append(Problem(regulation.path, 2, f"id '{regulation.id}' is also used by "
                                                         f"{seen[regulation.id]}"))
         seen[regulation.id] = regulation.path
+        for role, numbers in regulation.key_articles:
+            for number in numbers:
+                if regulation.article(number) is None:
+                    problems.append(Problem(regulation.path, 2, f"key_articles.{role}: "
+                                            f"{regulation.id} has no Article {number}"))
         for ref in regulation.references:
             if regulation.article(ref.from_article) is None:
                 problems.append(Problem(regulation.path, 2, f"reference from Article "
