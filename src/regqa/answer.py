@@ -56,6 +56,16 @@ class Answer:
     flags: tuple[str, ...] = ()  # e.g. unsupported references removed from an LLM answer
     relevance: float = 0.0
 
+    def markdown(self, escape: Callable[[str], str] = str) -> str:
+        """The answer as Markdown for display; every piece of corpus or model text goes through
+        `escape` (the chat passes one that shows Markdown and HTML literally)."""
+        if not (self.citations and self.text == render(self.citations)):
+            return escape(self.text)  # an LLM's prose or a no_match message
+        body = render(self.citations, escape=escape)
+        if self.flags:
+            body += "\n\n⚠️ " + escape(" ".join(self.flags))
+        return body
+
     @property
     def source_nodes(self) -> tuple[Hit, ...]:
         """llama-index's name for what an answer rests on."""

@@ -8,7 +8,7 @@ import re
 
 import gradio as gr
 
-from .answer import Answer, render
+from .answer import Answer
 from .api import MAX_QUESTION_CHARS, RegQA, clean_question
 from .errors import InputError
 from .feedback import record_feedback
@@ -34,12 +34,7 @@ def md_text(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The offline answer is re-rendered with escaped corpus text; any other text (an LLM's
     prose, a no_match message) is shown literally."""
-    if not (answer.citations and answer.text == render(answer.citations)):
-        return md_text(answer.text)  # an LLM's text already carries its warnings
-    body = render(answer.citations, escape=md_text)
-    if answer.flags:  # e.g. the LLM could not be reached
-        body += "\n\n⚠️ " + md_text(" ".join(answer.flags))
-    return body
+    return answer.markdown(escape=md_text)
 
 
 def render_sources(answer: Answer | None) -> str:
