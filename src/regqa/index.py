@@ -25,10 +25,11 @@ from . import __version__
 from .chunking import CHUNK_TOKENS, Chunk, chunk_corpus
 from .corpus import Corpus
 from .errors import IndexCorruptError, IndexStaleError
+from .lexical import ChineseBM25Retriever, corpus_tokenizer
 from .models import E5_DIMS, E5_NAME, MINILM_DIMS, MINILM_NAME, Models, minilm_weights_sha256
 
-CHUNKING = {"scheme": "article-aware-v2", "max_tokens": CHUNK_TOKENS, "search_aids": True}
-ZH_TOKEN_PATTERN = r"[\u4e00-\u9fff]|[A-Za-z0-9]{2,}"  # one token per Han character
+CHUNKING = {"scheme": "article-aware-v2", "max_tokens": CHUNK_TOKENS, "search_aids": True,
+            "zh_lexical": "jieba+bigrams"}
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `regqa index --rebuild` (or delete the index folder) to build it again"
 
@@ -64,7 +65,7 @@ class IndexParts:
     minilm: VectorStoreIndex
     e5: VectorStoreIndex
     bm25_en: BM25Retriever
-    bm25_zh: BM25Retriever
+    bm25_zh: ChineseBM25Retriever
 
 
 def expected_manifest(corpus: Corpus, **extra) -> Manifest:
@@ -101,23 +102,24 @@ def _vector_index(chunks: list[Chunk], vectors: np.ndarray, embed_model) -> Vect
     return VectorStoreIndex(nodes, storage_context=storage, embed_model=embed_model)
 
 
-def _bm25_options(zh: bool, size: int) -> dict:
-    # BM25Retriever.persist() does not save the tokenizer settings, so the same options are
-    # passed when building and when loading: a query must be tokenized like the corpus was.
-    options = {"similarity_top_k": min(60, size)}
-    if zh:
-        options |= {"skip_stemming": True, "token_pattern": ZH_TOKEN_PATTERN}
-    return options
-
-
-def _bm25(chunks: list[Chunk], zh: bool) -> BM25Retriever:
+def _bm25(chunks: list[Chunk]) -> BM25Retriever:
     nodes = [c.to_node() for c in chunks]
-    return BM25Retriever(nodes=nodes, **_bm25_options(zh, len(nodes)))
+    return BM25Retriever(nodes=nodes, similarity_top_k=min(60, len(nodes)))
 
 
-def _load_bm25(folder: Path, zh: bool) -> BM25Retriever:
+def _load_bm25(folder: Path) -> BM25Retriever:
     bm25 = bm25s.BM25.load(str(folder), load_corpus=True)
-    return BM25Retriever(existing_bm25=bm25, **_bm25_options(zh, len(bm25.corpus)))
+    return BM25Retriever(existing_bm25=bm25, similarity_top_k=min(60, len(bm25.corpus)))
+
+
+def _bm25_zh(chunks: list[Chunk], corpus: Corpus) -> ChineseBM25Retriever:
+    return ChineseBM25Retriever.build([c.id for c in chunks], [c.text for c in chunks],
+                                      corpus_tokenizer(corpus))
+
+
+def _load_bm25_zh(folder: Path, chunks: dict[str, Chunk], corpus: Corpus) -> ChineseBM25Retriever:
+    texts = {c.id: c.text for c in chunks.values() if c.lang == "zh"}
+    return ChineseBM25Retriever.load(folder, texts, corpus_tokenizer(corpus))
 
 
 def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
@@ -132,8 +134,8 @@ def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
                                            progress), models.minilm)
     e5 = _vector_index(chunks, _embed(chunks, models.e5, "embedding (e5, en+zh)", progress),
                        models.e5)
-    bm25_en = _bm25(english, zh=False)
-    bm25_zh = _bm25(chinese, zh=True)
+    bm25_en = _bm25(english)
+    bm25_zh = _bm25_zh(chinese, corpus)
 
     staging = index_dir.with_name(index_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -217,8 +219,8 @@ def load_index(corpus: Corpus, index_dir: str | Path, models: Models) -> IndexPa
                 chunks[chunk.id] = chunk
         minilm = _load_vector_index(index_dir / "minilm", models.minilm)
         e5 = _load_vector_index(index_dir / "e5", models.e5)
-        bm25_en = _load_bm25(index_dir / "bm25_en", zh=False)
-        bm25_zh = _load_bm25(index_dir / "bm25_zh", zh=True)
+        bm25_en = _load_bm25(index_dir / "bm25_en")
+        bm25_zh = _load_bm25_zh(index_dir / "bm25_zh", chunks, corpus)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexCorruptError(f"cannot read the index at {index_dir} ({exc}); "
                                 f"{REBUILD_HINT}") from exc

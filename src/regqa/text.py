@@ -1,0 +1,97 @@
+"""Text helpers shared by every stage: the CJK test, Chinese numerals, quotable units of an
+article, and the tokenisers that the lexical retrievers and the quote scorer use."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+ITEM = re.compile(r"^(\(\d+\)|（[一二三四五六七八九十]+）)")
+EN_SENTENCE = re.compile(r"(?<=[.;?!])\s+(?=[A-Z(])")
+ZH_SENTENCE = re.compile(r"(?<=[。；！？])")
+WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its me my of "
+    "on or should so than that the their them there these they this to under use used was "
+    "what when where which who whose why will with would you your must may any about into "
+    "not no shall other such we our us".split())
+ZH_STOP = frozenset("的 了 吗 呢 吧 啊 是 在 和 与 或 及 等 要 会 能 可以 我们 你们 他们 我 你 这 那 "
+                    "什么 怎么 哪些 如何 是否 需要 有 没有 一个 个 就 也 都 还 又 但 对 把 被 给".split())
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+          "七": 7, "八": 8, "九": 9}
+
+
+def is_chinese(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def chinese_numeral(text: str) -> int:
+    """'十七' -> 17, '二十四' -> 24, '一百零五' -> 105 (as used in article numbers)."""
+    total, current = 0, 0
+    for char in text:
+        if char in DIGITS:
+            current = DIGITS[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            raise ValueError(f"not a Chinese numeral: {text!r}")
+    return total + current
+
+
+def units(text: str) -> list[str]:
+    """Quotable pieces of an article, English or Chinese: numbered items whole, a lead-in
+    ending in a colon whole, other paragraphs by sentence. Each is a verbatim substring."""
+    out = []
+    for paragraph in text.split("\n\n"):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        if ITEM.match(paragraph) or paragraph.endswith((":", "：")):
+            out.append(paragraph)
+        elif is_chinese(paragraph):
+            out.extend(s for s in ZH_SENTENCE.split(paragraph) if s.strip())
+        else:
+            out.extend(s for s in EN_SENTENCE.split(paragraph) if s)
+    return out
+
+
+def en_terms(text: str) -> list[str]:
+    """Content words of English text, crudely stemmed to six letters."""
+    return [w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+class ChineseTokenizer:
+    """jieba words (with the corpus's glossary terms as user words) plus character bigrams.
+
+    Words catch the statute's own terms (备案, 服务提供者); bigrams catch colloquial variants
+    that jieba splits differently. A private jieba.Tokenizer keeps the user words out of
+    jieba's global state."""
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()  # jieba initialises lazily and is not thread-safe then
+        self.user_words = tuple(sorted({w for w in user_words if len(w) >= 2}))
+        for word in self.user_words:
+            self._jieba.add_word(word, freq=20000)
+
+    def words(self, text: str) -> list[str]:
+        with self._lock:
+            pieces = self._jieba.lcut(text)
+        return [w.lower() for w in pieces if w.strip() and (CJK.search(w) or w.isalnum())
+                and w not in ZH_STOP]
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self.words(text)
+        for run in re.findall(r"[\u3400-\u9fff]+", text):
+            tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
+        return tokens
