@@ -8,7 +8,10 @@ corpus/regulations/<id>.md with the Chinese source text <zh-dir>/<id>.md and rep
 regulation:
 
   * chapter count and the number of articles in each chapter  (structural)
+    (a regulation without chapters, such as labeling-measures-2025, has 0 on both sides)
   * article count and article numbers                         (structural)
+  * the `chapters:` and `articles:` counts that the Chinese file declares in its front
+    matter, against the headings and 第X条 lines actually found     (structural)
   * per article, numbered items （一）… against (1)…          (structural)
   * per article, paragraph count                              (warning)
   * per article, sentence count, Chinese 。；？！ against
@@ -68,7 +71,8 @@ MIN_SENTENCE_GAP = 2
 
 # Key Chinese terms for the terminology check; their English forms come from the glossary row
 # that lists the term. Terms chosen because they carry legal meaning and recur across the
-# three regulations (a drifting rendering of one of them confuses both readers and search).
+# regulations (a drifting rendering of one of them confuses both readers and search). The last
+# group is the vocabulary of the 2025 labelling measures.
 KEY_TERMS = (
     "生成式人工智能", "深度合成", "技术支持者", "算法推荐", "显著标识", "备案", "安全评估",
     "网信部门", "社会主义核心价值观", "违法和不良信息", "虚假信息", "个人信息", "生物识别信息",
@@ -76,6 +80,8 @@ KEY_TERMS = (
     "算法机制机理", "用户标签", "个性化推荐", "防沉迷", "未成年人", "老年人", "科技伦理",
     "知识产权", "应用程序分发平台", "具有舆论属性或者社会动员能力", "责令改正", "通报批评",
     "暂停信息更新", "社会公共利益", "合法权益", "监督检查", "社会监督", "整改",
+    "人工智能生成合成内容", "生成合成内容", "显式标识", "隐式标识", "文件元数据",
+    "网络信息内容传播服务",
 )
 
 CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
@@ -112,6 +118,7 @@ class Document:
     path: Path
     chapters: list[str]
     articles: dict[int, Article]
+    meta: dict = field(default_factory=dict)
 
     def articles_per_chapter(self) -> list[int]:
         counts = [0] * len(self.chapters)
@@ -192,7 +199,7 @@ def parse_english(path: Path) -> Document:
 def parse_chinese(path: Path) -> Document:
     """`## 第X章 …` headings; each article starts on a line `第X条 …`; every non-empty line
     is one paragraph (款) or numbered item (项)."""
-    _, body = split_front_matter(path)
+    meta, body = split_front_matter(path)
     chapters: list[str] = []
     articles: dict[int, Article] = {}
     current: Article | None = None
@@ -209,11 +216,25 @@ def parse_chinese(path: Path) -> Document:
             current = None
         elif line and current is not None:
             current.paragraphs.append(line)
-    return Document(path, chapters, articles)
+    return Document(path, chapters, articles, meta)
 
 
 def compare_structure(en: Document, zh: Document, report: Report) -> None:
-    """Chapters, articles per chapter, article numbers and numbered items: must match."""
+    """Chapters, articles per chapter, article numbers and numbered items: must match; so
+    must the chapter and article counts the Chinese file declares (`chapters: 0` for a
+    regulation without chapters)."""
+    for name, found in (("chapters", len(zh.chapters)), ("articles", len(zh.articles))):
+        declared = zh.meta.get(name)
+        if declared is None:
+            continue
+        try:
+            declared = int(declared)
+        except (TypeError, ValueError):
+            report.errors.append(f"Chinese front matter '{name}: {declared}' is not a number")
+            continue
+        if declared != found:
+            report.errors.append(f"Chinese front matter declares {name}: {declared}, "
+                                 f"the text has {found}")
     if len(en.chapters) != len(zh.chapters):
         report.errors.append(f"chapters: English {len(en.chapters)}, Chinese {len(zh.chapters)}")
     elif en.articles_per_chapter() != zh.articles_per_chapter():
@@ -349,7 +370,7 @@ def check_terminology(pairs: list[tuple[str, Document, Document]], glossary: dic
 
 def print_report(regulation_id: str, en: Document, zh: Document, report: Report,
                  sentences: tuple[int, int], verbose: bool) -> None:
-    status = "MISMATCH" if report.errors else "ok"
+    status = "MISMATCH" if report.errors else "ok, structurally complete"
     total_en, total_zh = sentences
     ratio = total_en / total_zh if total_zh else 0.0
     en_items = sum(a.items for a in en.articles.values())
