@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test index eval bench lint check-corpus clean
+.PHONY: run test browser index eval bench lint check-corpus clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,14 +18,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[eval,dev]'
 	touch $(STAMP)
 
+# The page is served at once; app.py loads (and if needed builds or repairs) the index behind it.
 run: $(STAMP)
-	$(BIN)/regqa index
 	$(BIN)/python app.py
 
 index: $(STAMP)
 	$(BIN)/regqa index
 
-test: $(STAMP)
+# Chromium + CJK fonts for the browser tests: installed with apt-get when root or passwordless
+# sudo, else one line with the command to run (REGQA_CHROMIUM overrides /usr/bin/chromium).
+browser:
+	@sh .ci/ensure-browser
+
+test: browser $(STAMP)
 	$(BIN)/regqa corpus check
 	$(BIN)/python -m pytest -q tests
 
