@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from .corpus import Corpus, load_corpus
 from .decision import Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
+from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
+from .inputs import check_k, check_names, clean_question
 from .models import Models
 from .query import Query, analyse
 from .retrieval import Hit, HybridRetriever, SearchSettings
 
-MAX_QUESTION_CHARS = 2000  # longer input is cut (the UI says so); real questions are far shorter
 KINDS = ("article", "commentary")
 
 
@@ -26,29 +26,6 @@ def project_root() -> Path:
     if os.environ.get("REGQA_HOME"):
         return Path(os.environ["REGQA_HOME"])
     return Path(__file__).resolve().parents[2]
-
-
-def clean_question(question: object) -> str:
-    """Normalise a question or raise InputError saying what to do.
-
-    Control characters (except newlines and tabs) are dropped, lone surrogates (invalid
-    Unicode) are rejected, and text over MAX_QUESTION_CHARS is cut to that length.
-    """
-    if not isinstance(question, str):
-        raise InputError(f"the question must be text, not {type(question).__name__}")
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError("the question contains invalid Unicode (a lone surrogate); "
-                         "send it as valid UTF-8 text") from exc
-    question = unicodedata.normalize("NFKC", question)
-    question = "".join(ch for ch in question
-                       if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    question = " ".join(question.split())
-    if not question:
-        raise InputError("the question is empty: type a question about the regulations, "
-                         "e.g. 'Must AI-generated images be labelled?'")
-    return question[:MAX_QUESTION_CHARS]
 
 
 class RegQA:
@@ -67,23 +44,15 @@ class RegQA:
         return sum(len(r.articles) for r in self.corpus.regulations) + len(self.corpus.commentary)
 
     def _check_filters(self, k: int, regulations, kinds) -> tuple[int, list | None, list | None]:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InputError(f"k must be a whole number, got {k!r}")
-        if k <= 0:
-            raise InputError(f"k must be at least 1, got {k}")
-        k = min(k, self.size)  # documented clamp: there are no more sources than this
-        if isinstance(regulations, str):
-            regulations = [regulations]
+        k = min(check_k(k), self.size)  # documented clamp: there are no more sources than this
+        regulations = check_names(regulations, "regulations")
         if regulations is not None:
-            regulations = list(regulations)
             unknown = [r for r in regulations if r not in self.corpus.regulation_ids]
             if unknown:
                 raise InputError(f"unknown regulation id(s) {unknown}; choose from "
                                  f"{', '.join(self.corpus.regulation_ids)}")
-        if isinstance(kinds, str):
-            kinds = [kinds]
+        kinds = check_names(kinds, "kinds")
         if kinds is not None:
-            kinds = list(kinds)
             unknown = [kind for kind in kinds if kind not in KINDS]
             if unknown:
                 raise InputError(f"unknown kind(s) {unknown}; choose from {', '.join(KINDS)}")
@@ -144,3 +113,4 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
         llm = llm_from_env()
     evidence = read_calibration(index_dir or root / "index", parts.manifest)
     return RegQA(corpus, parts, models, llm=llm, evidence=evidence)
+
