@@ -9,9 +9,11 @@ report all of them at once; `load_corpus` refuses a corpus with any problem.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,6 +174,86 @@ def chinese_numeral(text: str) -> int:
     return total + current
 
 
+class FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text (checked by _text_field, so '2023-13-45' is reported
+    with its file instead of raising inside PyYAML) and rejects duplicate keys."""
+
+
+FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _mapping_without_duplicates(loader: FrontMatterLoader, node: yaml.MappingNode) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line {seen[key] + 1} of the "
+                            "front matter)", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=True)
+
+
+FrontMatterLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                  _mapping_without_duplicates)
+
+
+def read_text(path: Path, problems: list[Problem]) -> str | None:
+    """A corpus file's text, or None with a `path:line: message` problem: a folder or broken
+    link where a file should be, unreadable bytes, bytes that are not UTF-8. A UTF-8 byte
+    order mark is dropped; control characters (other than tab and CR) are reported."""
+    rel = str(path)
+    if path.is_symlink() and not path.exists():
+        problems.append(Problem(rel, 1, f"broken symbolic link (to {_link_target(path)}); "
+                                        "remove it or point it at a file"))
+        return None
+    if path.is_dir():
+        problems.append(Problem(rel, 1, "is a folder, not a file; rename or remove it"))
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(rel, 1, f"cannot be read ({exc.strerror or exc})"))
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        problems.append(Problem(rel, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+                                           "save the file as UTF-8"))
+        return None
+    if "\ufeff" in text:
+        line = text[:text.index("\ufeff")].count("\n") + 1
+        problems.append(Problem(rel, line, "byte order mark (U+FEFF) inside the text; remove it"))
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        bad = next((ch for ch in line if ch not in "\t\r"
+                    and unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            problems.append(Problem(rel, lineno, f"control character U+{ord(bad):04X}; "
+                                                 "remove it"))
+    return text
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "?"
+
+
+def _present(path: Path) -> bool:
+    """There is something at path (a file, a folder, or even a broken link) to read or report."""
+    return path.exists() or path.is_symlink()
+
+
 def split_front_matter(text: str, path: str, problems: list[Problem]) -> tuple[dict, int, list[str]]:
     """Return (front matter, line number where the body starts, body lines)."""
     lines = text.splitlines()
@@ -184,11 +266,15 @@ def split_front_matter(text: str, path: str, problems: list[Problem]) -> tuple[d
         problems.append(Problem(path, 1, "front matter is not closed by a '---' line"))
         return {}, 1, lines
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        meta = yaml.load("\n".join(lines[1:end]), Loader=FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark else 1
-        problems.append(Problem(path, line, f"invalid YAML front matter: {exc}".splitlines()[0]))
+        detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem(path, line, f"invalid YAML front matter: {detail}"))
+        return {}, end + 2, lines[end + 1:]
+    except (ValueError, TypeError, RecursionError) as exc:
+        problems.append(Problem(path, 2, f"invalid YAML front matter: {exc}"))
         return {}, end + 2, lines[end + 1:]
     if not isinstance(meta, dict):
         problems.append(Problem(path, 2, "front matter must be a mapping of field: value"))
@@ -228,7 +314,10 @@ def _paragraphs(lines: list[str]) -> str:
 
 def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
     rel = str(path)
-    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    text = read_text(path, problems)
+    if text is None:
+        return None
+    meta, body_start, body = split_front_matter(text, rel, problems)
     if not meta:
         return None
     values = {name: _text_field(meta, name, rel, problems) for name in REGULATION_FIELDS}
@@ -328,7 +417,10 @@ def _key_articles(meta: dict, path: str, problems: list[Problem]) -> tuple:
 def parse_official_zh(path: Path, problems: list[Problem]) -> dict[int, str]:
     """Article number -> official Chinese text (paragraphs joined by blank lines)."""
     rel = str(path)
-    _, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    text = read_text(path, problems)
+    if text is None:
+        return {}
+    _, body_start, body = split_front_matter(text, rel, problems)
     texts: dict[int, list[str]] = {}
     current = None
     for offset, line in enumerate(body):
@@ -347,7 +439,10 @@ def parse_official_zh(path: Path, problems: list[Problem]) -> dict[int, str]:
 def parse_search_aids(path: Path, problems: list[Problem]) -> dict[int, tuple[str, ...]]:
     """Article number -> paragraphs of `search-aids/<id>.md` (same `### Article N` headings)."""
     rel = str(path)
-    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    text = read_text(path, problems)
+    if text is None:
+        return {}
+    meta, body_start, body = split_front_matter(text, rel, problems)
     if meta and meta.get("id") != path.stem:
         problems.append(Problem(rel, 2, f"id {meta.get('id')!r} must equal the file name "
                                         f"'{path.stem}'"))
@@ -367,7 +462,10 @@ def parse_search_aids(path: Path, problems: list[Problem]) -> dict[int, tuple[st
 
 def parse_commentary(path: Path, problems: list[Problem]) -> Commentary | None:
     rel = str(path)
-    meta, body_start, body = split_front_matter(path.read_text(encoding="utf-8"), rel, problems)
+    text = read_text(path, problems)
+    if text is None:
+        return None
+    meta, body_start, body = split_front_matter(text, rel, problems)
     if not meta:
         return None
     values = {name: _text_field(meta, name, rel, problems) for name in COMMENTARY_FIELDS
@@ -388,10 +486,17 @@ def parse_commentary(path: Path, problems: list[Problem]) -> Commentary | None:
 
 
 def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, ...]:
-    if not path.exists():
+    """The English | Chinese | note table; required (Chinese questions are matched through it)
+    and must hold at least one term."""
+    if not _present(path):
+        problems.append(Problem(str(path), 1, "missing: the glossary (English | Chinese | note "
+                                              "table) is required; see corpus/README.md"))
+        return ()
+    text = read_text(path, problems)
+    if text is None:
         return ()
     terms = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 2 or not line.lstrip().startswith("|") or set(cells[0]) <= set("-: "):
             continue
@@ -399,6 +504,9 @@ def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, .
             continue
         chinese = tuple(t.strip() for t in re.split(r"[;/、]", cells[1]) if t.strip())
         terms.append(GlossaryTerm(cells[0], chinese, cells[2] if len(cells) > 2 else ""))
+    if not terms:
+        problems.append(Problem(str(path), 1, "the glossary has no terms: add rows "
+                                              "'| English | Chinese | note |'"))
     return tuple(terms)
 
 
@@ -409,6 +517,8 @@ def corpus_digest(root: Path) -> str:
              *root.glob("search-aids/*.md"),
              *root.glob("commentary/*.md"), *root.glob("glossary.md")]
     for path in sorted(files):
+        if not path.is_file():  # a folder or broken link: reported by read_corpus
+            continue
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -429,9 +539,15 @@ def read_corpus(root: str | Path) -> Corpus:
         if regulation is None:
             continue
         zh_path = root / "official-zh" / path.name
-        if zh_path.exists():
+        if not _present(zh_path):
+            # Retrieval, Chinese questions and answers all read it: never drop it silently.
+            problems.append(Problem(str(zh_path), 1, f"missing: every regulation needs its "
+                                                     f"official Chinese text ({path.name} has "
+                                                     "none)"))
+        else:
             zh = parse_official_zh(zh_path, problems)
-            for article in regulation.articles:
+            unreadable = not zh and any(p.path == str(zh_path) for p in problems)
+            for article in () if unreadable else regulation.articles:
                 if article.number not in zh:
                     problems.append(Problem(str(zh_path), 1, f"official Chinese text has no "
                                                              f"article {article.number}"))
@@ -443,7 +559,10 @@ def read_corpus(root: str | Path) -> Corpus:
                                      zh.get(a.number, ""), a.line) for a in regulation.articles)
             regulation = Regulation(**{**regulation.__dict__, "articles": articles})
         aids_path = root / "search-aids" / path.name
-        if aids_path.exists():
+        if (root / "search-aids").is_dir() and not _present(aids_path):
+            problems.append(Problem(str(aids_path), 1, f"missing: search-aids/ covers the other "
+                                                       f"regulations but not {path.name}"))
+        elif _present(aids_path):
             aids = parse_search_aids(aids_path, problems)
             numbers = {a.number for a in regulation.articles}
             for number in sorted(set(aids) - numbers):
