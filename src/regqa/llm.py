@@ -183,7 +183,9 @@ def call_llm(llm, messages: list[dict], timeout: float) -> str:
     try:
         reply = future.result(timeout=max(0.0, deadline - time.monotonic()))
     except FutureTimeout as exc:
-        raise LLMUnavailable("deadline passed") from exc
+        if future.done():  # the call itself raised TimeoutError
+            raise
+        raise LLMUnavailable(f"no complete reply within the {timeout:g} s deadline") from exc
     if not isinstance(reply, str):
         raise LLMUnavailable("reply is not text")
     return reply
@@ -377,11 +379,9 @@ def synthesise(llm, offline, corpus, timeout: float | None = None):
     try:
         raw = call_llm(llm, build_messages(offline), timeout)
     except Exception as exc:  # any endpoint failure falls back; the key is never in the message
-        reason = exc.__cause__ if isinstance(exc, LLMUnavailable) and exc.__cause__ else exc
-        detail = f" {exc}," if isinstance(exc, LLMUnavailable) else ""
-        return _fallback(offline, "llm_unavailable",
-                         f"the language model could not be reached ({type(reason).__name__});"
-                         f"{detail} this is the offline answer")
+        reason = str(exc) if isinstance(exc, LLMUnavailable) else type(exc).__name__
+        return _fallback(offline, "llm_unavailable", f"the language model could not be reached "
+                                                     f"({reason}); this is the offline answer")
     raw, leaked = redact(raw, getattr(llm, "api_key", None))
     flags = (["removed a credential (API key or bearer token) from the model's answer"]
              if leaked else [])
