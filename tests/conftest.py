@@ -1,8 +1,12 @@
+import hashlib
 import os
+import re
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+from llama_index.core.embeddings import BaseEmbedding
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -21,6 +25,12 @@ promulgated: 2024-01-01
 effective: 2024-02-01
 official_url: https://example.org/toy
 translation: Test rendering; the Chinese text prevails.
+jurisdiction: China
+aliases: [toy, toy rules, 玩具机器人规定]
+topics: [robot, 机器人]
+key_articles:
+  scope: [1]
+  penalties: [4]
 references:
   - from: 4
     regulation: toy-2024
@@ -104,6 +114,56 @@ def write_toy_corpus(root: Path, regulation: str = TOY_REGULATION, zh: str | Non
         (root / "commentary" / "smith.md").write_text(commentary)
     (root / "glossary.md").write_text(TOY_GLOSSARY)
     return root
+
+
+class FakeEmbedding(BaseEmbedding):
+    """Deterministic bag-of-words embedding: each word (or Han character) adds a fixed
+    pseudo-random vector, so rankings are exact and repeatable and no model is loaded."""
+
+    dims: int = 64
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "FakeEmbedding"
+
+    def _vector(self, text: str) -> list[float]:
+        vector = np.zeros(self.dims)
+        for token in re.findall(r"[a-z]{3,}|[\u4e00-\u9fff]", text.lower()):
+            seed = int(hashlib.sha256(token[:6].encode()).hexdigest()[:8], 16)
+            vector += np.random.default_rng(seed).standard_normal(self.dims)
+        norm = np.linalg.norm(vector)
+        return (vector / norm if norm else vector).tolist()
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+
+class FakeModels:
+    """Stands in for regqa.models.Models: the fake embedder for both dense stores and a
+    whitespace token count for chunking."""
+
+    def __init__(self) -> None:
+        self.minilm = FakeEmbedding()
+        self.e5 = FakeEmbedding()
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+@pytest.fixture(scope="session")
+def fake_qa(tmp_path_factory):
+    """The toy corpus with the fake embedder: fast, exact, no model loaded."""
+    import regqa
+
+    root = write_toy_corpus(tmp_path_factory.mktemp("fake") / "corpus")
+    return regqa.load(corpus_dir=root, index_dir=root.parent / "index", progress=False,
+                      models=FakeModels())
 
 
 @pytest.fixture(scope="session")

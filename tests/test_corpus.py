@@ -13,12 +13,13 @@ def messages(root: Path) -> list[str]:
     return [str(p) for p in check_corpus(read_corpus(root))]
 
 
-def test_real_corpus_has_every_article_of_the_three_regulations():
+def test_real_corpus_has_every_article_of_the_four_regulations():
     corpus = load_corpus(ROOT / "corpus")
     counts = {r.id: [a.number for a in r.articles] for r in corpus.regulations}
     assert counts == {"algorithmic-recommendation-2021": list(range(1, 36)),
                       "deep-synthesis-2022": list(range(1, 26)),
-                      "genai-2023": list(range(1, 25))}
+                      "genai-2023": list(range(1, 25)),
+                      "labeling-measures-2025": list(range(1, 15))}
     assert all(a.text and a.text_zh for r in corpus.regulations for a in r.articles)
 
 
@@ -57,7 +58,7 @@ def test_duplicate_and_out_of_sequence_articles(tmp_path):
     broken = TOY_REGULATION.replace("### Article 3", "### Article 2").replace(
         "### Article 4", "### Article 1")
     got = messages(write_toy_corpus(tmp_path, regulation=broken))
-    assert any(m.endswith(":31: duplicate Article 2") for m in got), got
+    assert any(m.endswith(":37: duplicate Article 2") for m in got), got
     assert any("duplicate Article 1" in m for m in got), got
 
 
@@ -78,7 +79,7 @@ def test_empty_article(tmp_path):
     broken = TOY_REGULATION.replace(
         "Sellers shall refund customers within fourteen days when a toy robot breaks.\n", "")
     got = messages(write_toy_corpus(tmp_path, regulation=broken))
-    assert any(m.endswith(":31: Article 3 is empty") for m in got), got
+    assert any(m.endswith(":37: Article 3 is empty") for m in got), got
 
 
 def test_reference_to_unknown_regulation_or_article(tmp_path):

@@ -8,6 +8,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.model
+
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("What does Article 17 of the deep synthesis provisions say?", "deep-synthesis-2022#17"),

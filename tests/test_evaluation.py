@@ -1,30 +1,54 @@
+import json
+
 import pytest
 
-from regqa.evaluation import bootstrap_ci, calibrate, per_query_scores
+from regqa.devtools.evaluation import bootstrap_ci, fit_floor, load_questions, paired_p, per_query
+from regqa.errors import InputError
 
 
 def test_metrics_match_hand_computed_values():
     gold = {"q1": ["a"], "q2": ["b", "c"], "q3": ["z"]}
     ranked = {"q1": ["a", "x"], "q2": ["x", "c", "y", "b"], "q3": ["x"]}
-    scores = per_query_scores(gold, ranked)
+    scores = per_query(gold, ranked)
     assert scores["hit_rate@1"] == {"q1": 1.0, "q2": 0.0, "q3": 0.0}
     assert scores["recall@5"] == {"q1": 1.0, "q2": 1.0, "q3": 0.0}
     assert scores["mrr@10"] == {"q1": 1.0, "q2": 0.5, "q3": 0.0}
-    # q2: DCG = 1/log2(3) + 1/log2(5); ideal = 1 + 1/log2(3)
-    assert scores["ndcg@10"]["q2"] == pytest.approx((1 / 1.5849625 + 1 / 2.3219281) / (1 + 1 / 1.5849625), abs=1e-6)
 
 
-def test_calibrate_keeps_false_abstention_within_bound():
-    relevance = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05] * 2 + [0.2, 0.1]
-    in_scope = [True] * 20 + [False, False]
-    threshold = calibrate(relevance, in_scope, max_false_abstention=0.05)
-    # 5% of 20 in-scope questions = 1 may fall below; the sorted in-scope scores are
-    # [0.05, 0.05, 0.1, ...], so the threshold is the 2nd lowest: 0.05.
-    assert threshold == 0.05
-    assert calibrate([0.3, 0.6, 0.9, 0.2], [True, True, True, False], 0.34) == 0.6
+def test_floor_keeps_false_abstention_within_bound_and_needs_enough_examples():
+    strengths = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05] * 2
+    assert fit_floor(strengths, [True] * 20, bound=0.05) == 0.05
+    assert fit_floor([0.5] * 5, [True] * 5) is None  # too few to fit
+
+
+def test_paired_test_separates_a_real_gain_from_noise():
+    assert paired_p([1.0] * 30, [0.0] * 30) < 0.001
+    assert paired_p([1.0, 0.0] * 15, [0.0, 1.0] * 15) > 0.5
+    assert paired_p([1.0] * 5, [1.0] * 5) == 1.0
 
 
 def test_bootstrap_interval_brackets_the_mean():
     low, high = bootstrap_ci([0.0, 1.0] * 50)
     assert low < 0.5 < high and high - low < 0.25
     assert bootstrap_ci([1.0] * 10) == (1.0, 1.0)
+
+
+def test_question_files_are_checked_line_by_line(fake_qa, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "a", "question": "refund?", "gold": [
+        {"regulation": "toy-2024", "article": 3}]}) + "\n{not json\n")
+    with pytest.raises(InputError, match=r"q.jsonl:2: not a question record"):
+        load_questions(path, fake_qa.corpus)
+    path.write_text("")
+    with pytest.raises(InputError, match="holds no questions"):
+        load_questions(path, fake_qa.corpus)
+    with pytest.raises(InputError, match="no such question file"):
+        load_questions(tmp_path / "missing.jsonl", fake_qa.corpus)
+
+
+def test_gold_in_a_regulation_the_corpus_lacks_counts_as_out_of_scope(fake_qa, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "a", "question": "label?", "history": ["earlier"],
+                                "gold": [{"regulation": "labeling-measures-2025", "article": 4}]}))
+    (question,) = load_questions(path, fake_qa.corpus)
+    assert (question.gold, question.history) == ((), ("earlier",))

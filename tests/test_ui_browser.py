@@ -325,7 +325,7 @@ def test_new_answer_is_scrolled_to_its_start_and_the_box_stays_in_view(fake, bro
         return row.top >= top - 6 && row.top <= top + 40; }""", timeout=5000)
     assert reply.locator("a", has_text="[1]").first.is_visible()
     box = page.locator("#regqa-input textarea").bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= 800
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800
 
 
 def test_narrow_400px_layout_is_usable(fake, browser):
@@ -415,3 +415,46 @@ def test_page_is_served_while_the_index_loads(browser, tmp_path):
         release.set()
         app.close()
         os.environ.pop("REGQA_FEEDBACK", None)
+
+
+# -- app.py itself, on the real corpus and index --------------------------------------------------
+@pytest.fixture(scope="module")
+def real_app(qa, tmp_path_factory):
+    """app.py on a free loopback port (the qa fixture has built the index already)."""
+    port = free_port()
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "REGQA_FEEDBACK": str(feedback)}
+    log_path = tmp_path_factory.mktemp("applog") / "app.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_page(f"http://127.0.0.1:{port}/", process)
+        yield Served(f"http://127.0.0.1:{port}/", None, feedback)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_real_app_answers_with_the_article_in_the_sources_panel(real_app, browser, tmp_path):
+    page = open_page(browser, real_app.url)
+    assert "unofficial translations" in page.locator("#regqa-notice").inner_text()
+    reply = ask(page, "What does Article 17 of the deep synthesis provisions require?")
+    assert "Art. 17" in reply.inner_text()
+    source = page.locator("#regqa-sources .regqa-active .regqa-source[data-source="
+                          "'deep-synthesis-2022#17']")
+    assert "in force 2023-01-10" in source.inner_text()
+    page.wait_for_function("!document.querySelector('#regqa-status').innerText.includes('Loading')",
+                           timeout=TIMEOUT)
+    regulations = page.locator("#regqa-intro").inner_text()
+    assert regulations.count(",") >= 2  # every regulation of the corpus named
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    assert (tmp_path / "answer.png").stat().st_size > 10_000
+
+
+def test_real_app_two_users_do_not_share_history(real_app, browser):
+    first, second = open_page(browser, real_app.url), open_page(browser, real_app.url)
+    ask(first, "genai art. 9")
+    assert "Art. 9" in first.locator("#regqa-chat").inner_text()
+    assert "Art. 9" not in second.locator("#regqa-chat").inner_text()

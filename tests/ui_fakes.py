@@ -87,7 +87,8 @@ DS17 = Hit(
 GENAI12 = Hit(
     "genai-2023#12", "article", "genai-2023", 12, "Generative AI Measures, Art. 12",
     "Providers shall label generated content such as images and videos in accordance with "
-    "the Provisions on Deep Synthesis.", "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。",
+    "the Provisions on Deep Synthesis.",
+    "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。",
     "Chapter 2", "Interim Measures for the Management of Generative AI Services",
     "生成式人工智能服务管理暂行办法", "2023-08-15", "https://www.cac.gov.cn/genai")
 ALGO17 = Hit(
@@ -100,7 +101,7 @@ ALGO17 = Hit(
 
 
 class FakeCorpus:
-    regulations = [
+    regulations = (
         Regulation("genai-2023", "Generative AI Measures", "Interim Measures …", "生成式人工智能服务管理暂行办法",
                    "2023-08-15", "https://www.cac.gov.cn/genai"),
         Regulation("deep-synthesis-2022", "Deep Synthesis Provisions", "Provisions …",
@@ -109,7 +110,7 @@ class FakeCorpus:
                    "Provisions …", "互联网信息服务算法推荐管理规定", "2022-03-01", "https://x"),
         Regulation("labeling-measures-2025", "Labeling Measures", "Measures …",
                    "人工智能生成合成内容标识办法", "2025-09-01", "https://y"),
-    ]
+    )
 
 
 @dataclass

@@ -13,7 +13,7 @@ from .decision import Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
 from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
-from .inputs import check_k, check_names, clean_question
+from .inputs import check_k, check_names, clean_history, clean_question
 from .models import Models
 from .query import Query, analyse
 from .retrieval import Hit, HybridRetriever, SearchSettings
@@ -67,7 +67,7 @@ class RegQA:
 
     def analyse(self, question: str, history: Sequence | None = None) -> Query:
         """The frozen analysis every later stage reads (see regqa.query)."""
-        return analyse(clean_question(question), self.corpus, history)
+        return analyse(clean_question(question), self.corpus, clean_history(history))
 
     def retrieve(self, question: str | Query, k: int = 5,
                  regulations: Sequence[str] | None = None,

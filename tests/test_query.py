@@ -1,0 +1,117 @@
+"""The one analysis of a question (regqa.query) and the one decision (regqa.decision): a
+regression test for each failure the foundation issue lists."""
+
+import pytest
+
+from regqa.decision import Decision, Evidence, decide
+from regqa.query import analyse, user_turns
+
+
+@pytest.fixture(scope="module")
+def corpus(fake_qa):
+    return fake_qa.corpus
+
+
+@pytest.mark.parametrize("question", [
+    "What does Article 3 of the GDPR say?",
+    "What does Article 2 of the EU AI Act require?",
+])
+def test_an_article_of_another_law_is_out_of_scope_not_a_lookup(fake_qa, question):
+    answer = fake_qa.ask(question)
+    assert answer.status == "no_match"
+    assert answer.citations == ()
+    assert "EU" in answer.reason or "AI Act" in answer.reason
+
+
+def test_a_bare_article_number_boosts_but_grants_nothing(corpus):
+    query = analyse("What does Article 3 say about refunds?", corpus)
+    assert query.lookups == ()
+    assert [(r.regulation, r.article, r.status) for r in query.references] == [(None, 3, "unplaced")]
+
+
+def test_state_of_the_art_is_not_an_article_reference(corpus):
+    assert analyse("a state of the art ten years old robot", corpus).references == ()
+
+
+def test_a_nonexistent_article_is_named_as_such(fake_qa):
+    answer = fake_qa.ask("What does toy art. 30 say?")
+    assert answer.status == "no_match"
+    assert answer.reason == ("the Toy Robot Provisions have articles 1–4 (4 in all); there is no "
+                             "Article 30")
+
+
+def test_a_named_existing_article_is_looked_up_and_quoted_whole(fake_qa):
+    answer = fake_qa.ask("toy art. 3")
+    assert answer.status == "grounded"
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#3"]
+    assert answer.citations[0].quotes == (
+        "Sellers shall refund customers within fourteen days when a toy robot breaks.",)
+
+
+@pytest.mark.parametrize("question", ["Who is Chen?", "Is the trivium relevant?",
+                                      "Does the Toy Institute matter?"])
+def test_a_commentator_needs_a_full_name_or_surname_with_intent(corpus, question):
+    assert analyse(question, corpus).commentators == ()
+
+
+def test_a_surname_with_an_intent_word_names_the_commentator(corpus):
+    assert analyse("What does Smith argue?", corpus).commentators == ("smith",)
+    assert analyse("Jane Smith on refunds", corpus).commentators == ("smith",)
+
+
+def test_a_chinese_second_question_is_not_glued_to_the_first(corpus):
+    history = [{"role": "user", "content": "玩具机器人要标识电池类型吗？"}]
+    query = analyse("销售者应当在多少天内退款给消费者？", corpus, history)
+    assert not query.followup
+    assert query.standalone == "销售者应当在多少天内退款给消费者？"
+
+
+@pytest.mark.parametrize("question", ["And what about the fines?", "那罚款呢？", "罚多少？"])
+def test_a_follow_up_folds_in_the_previous_turn(corpus, question):
+    history = [{"role": "user", "content": "Must toy robots carry a label?"},
+               {"role": "assistant", "content": "Yes [1]"}]
+    query = analyse(question, corpus, history)
+    assert query.followup
+    assert query.standalone == f"Must toy robots carry a label? {question}"
+
+
+def test_history_in_gradio_6_block_format_is_read():
+    history = [{"role": "user", "content": [{"type": "text", "text": "genai art. 9"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "..."}]},
+               {"role": "user", "content": {"text": "second", "type": "text"}},
+               ("third", "reply")]
+    assert user_turns(history) == ["genai art. 9", "second", "third"]
+
+
+def test_intents_are_read_from_english_and_chinese(corpus):
+    assert "penalties" in analyse("How big is the fine if we ignore this?", corpus).intents
+    assert "penalties" in analyse("违规了会被罚款吗？", corpus).intents
+    assert "scope" in analyse("我们只在公司内部用，适用吗？", corpus).intents
+    assert "filing" in analyse("需要备案吗？", corpus).intents
+
+
+def test_an_ambiguous_article_number_lists_each_candidate(corpus):
+    from dataclasses import replace
+
+    from regqa.corpus import Corpus
+
+    second = replace(corpus.regulations[0], id="toy-2025", short_title="Toy Rules 2025",
+                     aliases=("newer toy rules",), title="Newer toy rules", title_zh="新玩具规定")
+    two = Corpus(corpus.root, (corpus.regulations[0], second), (), corpus.glossary, "x")
+    query = analyse("Who enforces Article 4?", two)
+    assert query.references[0].status == "ambiguous"
+    decision = decide(query, [], two, Evidence())
+    assert decision.status == "partial"
+    assert decision.lookup == ("toy-2024#4", "toy-2025#4")
+    assert "several regulations have an Article 4" in decision.reason
+
+
+def test_decision_order_is_scope_then_lookup_then_evidence(fake_qa, corpus):
+    out = analyse("What does toy art. 3 say under the GDPR?", corpus)
+    assert not out.out_of_scope  # a corpus regulation is named: in scope
+    weak = analyse("What is the capital of Peru?", corpus)
+    assert decide(weak, [], corpus, Evidence()) == Decision(
+        "no_match", "nothing in the corpus matched the question")
+    hits = fake_qa.retrieve(weak, k=3)
+    assert decide(weak, hits, corpus, Evidence(en=1.01, zh=1.01)).status == "no_match"
+    assert decide(weak, hits, corpus, Evidence(en=0.0, zh=0.0)).status == "grounded"
