@@ -638,9 +638,9 @@ def build_app(engine) -> gr.Blocks:
                     comment = gr.Textbox(label=t["comment"], lines=1, max_length=MAX_COMMENT_CHARS,
                                          elem_id="regqa-comment", min_width=200)
                 vote_status = gr.Markdown("", elem_id="regqa-vote-status")
-            with gr.Column(scale=2, min_width=300):
-                with gr.Accordion(t["sources"], open=True, elem_id="regqa-sources-box") as sources_box:
-                    sources = gr.HTML(render_sources([], "en"), elem_id="regqa-sources")
+            with gr.Column(scale=2, min_width=300), \
+                    gr.Accordion(t["sources"], open=True, elem_id="regqa-sources-box") as sources_box:
+                sources = gr.HTML(render_sources([], "en"), elem_id="regqa-sources")
         timer = gr.Timer(1.0, active=not engine.ready)
 
         app.load(refresh, [lang, regulations], [status, intro, regulations, timer], **private)
