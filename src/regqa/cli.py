@@ -53,6 +53,39 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_chat(args) -> int:
+    """Load once, then answer question after question; follow-ups are asked with the history
+    (the exact text typed). An empty line, 'exit' or Ctrl-D ends; 'new' starts over."""
+    from .api import clean_question
+    from .errors import InputError
+
+    print("regqa chat: loading the index…", file=sys.stderr, flush=True)
+    qa = _load(args)
+    print("Ask a question ('new' starts over, an empty line or Ctrl-D quits).", file=sys.stderr)
+    history: list[dict] = []
+    while True:
+        try:
+            question = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            return 0
+        if question.strip().lower() in ("", "exit", "quit"):
+            return 0
+        if question.strip().lower() == "new":
+            history = []
+            continue
+        try:
+            clean_question(question)
+            answer = qa.ask(question, history=history[-12:], regulations=args.regulation or None)
+        except InputError as exc:
+            print(f"regqa: {exc}", file=sys.stderr)
+            continue
+        print(answer.text)
+        print(f"[status: {answer.status}]\n", flush=True)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text}]
+
+
 def cmd_index(args) -> int:
     from .api import project_root
     from .corpus import load_corpus
@@ -144,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive: load once, answer follow-ups in context")
+    p.add_argument("--regulation", action="append", help="restrict to a regulation id (repeat)")
+    _common(p)
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("index", help="build the index if missing or stale")
     p.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")

@@ -1,0 +1,35 @@
+"""`regqa chat`: loads once, answers follow-ups with the raw history."""
+
+import io
+
+from regqa import cli
+
+from .ui_fakes import FakeQA
+
+
+def test_chat_loads_once_and_passes_the_raw_history(monkeypatch, capsys):
+    qa, loads = FakeQA(), []
+    monkeypatch.setattr(cli, "_load", lambda args: loads.append(args) or qa)
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        "Can users *switch off* recommendations?\nand for minors?\nnew\n"
+        "Must deepfakes be labelled?\n   \n"))
+    assert cli.main(["chat"]) == 0
+    assert len(loads) == 1
+    first, follow_up, fresh = qa.calls
+    assert first["history"] == []
+    assert follow_up["history"] == [
+        {"role": "user", "content": "Can users *switch off* recommendations?"},
+        {"role": "assistant", "content": "Yes [1]."}]
+    assert fresh["history"] == []  # 'new' starts over
+    out = capsys.readouterr().out
+    assert out.count("[status: grounded]") == 3
+
+
+def test_chat_reports_bad_input_and_carries_on(monkeypatch, capsys):
+    qa = FakeQA()
+    monkeypatch.setattr(cli, "_load", lambda args: qa)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\x00\x01 \nMust deepfakes be labelled?\n"))
+    assert cli.main(["chat"]) == 0
+    captured = capsys.readouterr()
+    assert "regqa: the question is empty" in captured.err
+    assert [c["question"] for c in qa.calls] == ["Must deepfakes be labelled?"]
