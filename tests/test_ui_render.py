@@ -1,0 +1,29 @@
+"""Rendering helpers of the chat (no browser)."""
+
+from regqa.ui import citation_link, engine_history, export_markdown, mark_quotes, md_text
+
+
+def test_markers_become_links_only_for_real_citations():
+    offline = "Art\\. 17 \\[3\\] says [1] and [2]."  # \\[3\\] is corpus text, escaped
+    linked = citation_link(offline, 4, {1})
+    assert "[\\[1\\]](#regqa-a4-c1)" in linked and "[2]" in linked and "\\[3\\]" in linked
+    prose = md_text("The model says [1] and [9].")  # an LLM's text is escaped as a whole
+    linked = citation_link(prose, 0, {1})
+    assert "(#regqa-a0-c1)" in linked and "\\[9\\]" in linked
+
+
+def test_quotes_are_marked_and_everything_else_escaped():
+    html = mark_quotes("First <b>one</b>. Second.\n\nThird.", ["Second.", "Third.", "absent"])
+    assert html == ("<p>First &lt;b&gt;one&lt;/b&gt;. <mark class='regqa-quote'>Second.</mark></p>"
+                    "<p><mark class='regqa-quote'>Third.</mark></p>")
+
+
+def test_engine_history_is_raw_and_skips_refusals():
+    turns = [{"question": "*raw*", "text": "A [1].", "status": "grounded"},
+             {"question": " ", "text": "the question is empty", "status": None}]
+    assert engine_history(turns) == [{"role": "user", "content": "*raw*"},
+                                     {"role": "assistant", "content": "A [1]."}]
+
+
+def test_export_of_an_empty_answer_list_still_has_the_notice():
+    assert "Chinese text prevails" in export_markdown([])
