@@ -16,6 +16,7 @@ from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
 from .inputs import check_k, check_names, clean_history, clean_question
 from .models import Models
 from .query import Query, analyse
+from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
 
 KINDS = ("article", "commentary")
@@ -32,10 +33,11 @@ class RegQA:
     """A loaded corpus and index, with the retriever and answerer built on them."""
 
     def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
-                 llm=None, evidence: Evidence | None = None) -> None:
+                 llm=None, evidence: Evidence | None = None, ranker: Ranker | None = None) -> None:
         self.corpus, self.parts, self.models = corpus, parts, models
         self.llm = llm
         self.evidence = evidence or Evidence()
+        self.ranker = ranker
         self.answerer = Answerer(corpus, tokenizer=parts.bm25_zh.tokenizer)
 
     @property
@@ -63,7 +65,7 @@ class RegQA:
                   settings: SearchSettings | None = None) -> HybridRetriever:
         k, regulations, kinds = self._check_filters(k, regulations, kinds)
         return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
-                               kinds=kinds, settings=settings)
+                               kinds=kinds, settings=settings, ranker=self.ranker)
 
     def analyse(self, question: str, history: Sequence | None = None) -> Query:
         """The frozen analysis every later stage reads (see regqa.query)."""
@@ -112,5 +114,6 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
 
         llm = llm_from_env()
     evidence = read_calibration(index_dir or root / "index", parts.manifest)
-    return RegQA(corpus, parts, models, llm=llm, evidence=evidence)
+    ranker = read_ranker(index_dir or root / "index", parts.manifest)
+    return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker)
 

@@ -144,6 +144,17 @@ def cmd_eval(args) -> int:
     qa = _load(args)
     for path, _, _ in files:  # report every bad file before spending minutes on the others
         load_questions(path, qa.corpus)
+    if args.fit_ranker:
+        from .devtools.evaluation import fit_ranker
+        from .ranker import write_ranker
+
+        dev = [root / "eval" / "questions.jsonl", root / "eval" / "dev-users.jsonl"]
+        ranker, (c, cv) = fit_ranker(qa, dev)
+        path = write_ranker(Path(args.index_dir or root / "index"), qa.parts.manifest, ranker,
+                            f"fitted on {', '.join(p.name for p in dev)}; C={c} chosen by 5-fold "
+                            f"CV (hit@1 {cv:.3f})")
+        qa.ranker = ranker
+        print(f"ranker written to {path}")
     calibrate = root / "eval" / "dev-users.jsonl" if args.calibrate else None
     results = run_eval(qa, files, calibrate_from=calibrate,
                        index_dir=Path(args.index_dir or root / "index"))
@@ -199,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSONL question file(s) (default: the development, held-out and "
                         "external sets)")
     p.add_argument("--out", help="folder for the reports (default eval/reports/)")
+    p.add_argument("--fit-ranker", action="store_true",
+                   help="refit the learned ranker on the development sets (index/ranker.json)")
     p.add_argument("--calibrate", action="store_true",
                    help="refit the no-match floors on eval/dev-users.jsonl and store them "
                         "beside the index (index/calibration.json)")

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -21,6 +22,7 @@ from .chunking import article_source_id, commentary_source_id
 from .corpus import Corpus
 from .index import IndexParts
 from .query import Query, analyse
+from .ranker import RETRIEVERS, Ranker, features_for
 
 RRF_K = 60
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
@@ -96,8 +98,9 @@ class SearchSettings:
     e5_for_english: bool = False
     bm25_zh: float = 1.0
     lookup: bool = True
-    glossary: bool = True
+    glossary: bool = False  # dev sets: glossary-translated English queries hurt Chinese hit@1
     intent: float = 0.0  # weight of the "key articles for the asked intent" ranking
+    learned: bool = True  # score candidates with the fitted ranker when there is one
     commentary_weight: float = 0.5
     off_topic_weight: float = 0.7
     diversify: bool = True
@@ -108,9 +111,11 @@ class HybridRetriever(BaseRetriever):
 
     def __init__(self, corpus: Corpus, parts: IndexParts, k: int = 5,
                  regulations: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
-                 settings: SearchSettings | None = None) -> None:
+                 settings: SearchSettings | None = None, ranker: Ranker | None = None) -> None:
         super().__init__()
-        self.corpus, self.parts, self.k = corpus, parts, k
+        self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
+        self._dates = {article_source_id(r.id, n) for r in corpus.regulations
+                       for n in r.key("dates")}
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -140,11 +145,23 @@ class HybridRetriever(BaseRetriever):
         return self._ranked(index.as_retriever(similarity_top_k=self.depth), text, lexical=False)
 
     def search(self, query: Query) -> list[Hit]:
+        names, rankings, similarity = self._runs(query)
+        weights = [self._weight(name) for name in names]
+        return self._fused(query, names, rankings, weights, similarity)
+
+    def _weight(self, name: str) -> float:
+        s = self.settings
+        return {"dense": s.dense, "bm25": s.bm25, "e5": s.e5, "bm25_zh": s.bm25_zh,
+                "reference": 1.0, "intent": s.intent}[name]
+
+    def _runs(self, query: Query) -> tuple[list[str], list, dict[str, float]]:
+        """Each retriever's collapsed ranking of the query, and the best dense similarity of
+        every source found."""
         s, parts = self.settings, self.parts
         chinese = query.lang == "zh"
         text = query.standalone
         english = " ".join(query.glossary_en) if chinese and s.glossary else text
-        rankings, weights, names = [], [], []
+        rankings, names = [], []
         similarity: dict[str, float] = {}
 
         def add(name: str, weight: float, nodes: list[NodeWithScore], dense: bool) -> None:
@@ -152,7 +169,6 @@ class HybridRetriever(BaseRetriever):
                 return
             collapsed = collapse(nodes, parts.chunks)
             rankings.append(collapsed)
-            weights.append(weight)
             names.append(name)
             if dense:
                 for source, _, score in collapsed:
@@ -171,13 +187,14 @@ class HybridRetriever(BaseRetriever):
                 for reg, n in r.candidates if self._allowed_source(article_source_id(reg, n))]
         if s.lookup and bare:  # "what does Article 17 say about labels?": a hint, not a lookup
             rankings.append([(src, "", 0.0) for src in bare])
-            weights.append(1.0)
             names.append("reference")
         if s.intent and (intent_sources := self._intent_sources(query)):
             rankings.append([(src, "", 0.0) for src in intent_sources])
-            weights.append(s.intent)
             names.append("intent")
+        return names, rankings, similarity
 
+    def _fused(self, query: Query, names, rankings, weights, similarity) -> list[Hit]:
+        s = self.settings
         best_chunk: dict[str, str] = {}
         found_by: dict[str, list[str]] = {}
         for name, ranking in zip(names, rankings, strict=True):
@@ -186,8 +203,12 @@ class HybridRetriever(BaseRetriever):
                 # show the article's own English text, never a search aid or the Chinese
                 if source not in best_chunk and ARTICLE_TEXT_CHUNK.search(chunk_id):
                     best_chunk[source] = chunk_id
-        fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
-        scores = self._adjust(query, dict(fused))
+        if self.ranker is not None and s.learned:
+            candidates, rows = self._features(query, names, rankings)
+            scores = dict(zip(candidates, map(float, self.ranker.score(rows)), strict=True))
+        else:
+            fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
+            scores = self._adjust(query, dict(fused))
 
         looked_up: list[str] = []
         if s.lookup:
@@ -204,6 +225,26 @@ class HybridRetriever(BaseRetriever):
             hits.append(self._hit(source, best_chunk.get(source), score,
                                   similarity.get(source, 0.0), via))
         return hits
+
+    def _features(self, query: Query, names: list[str], rankings: list
+                  ) -> tuple[list[str], np.ndarray]:
+        """Candidate sources (everything a retriever found) and their ranker features."""
+        runs = {name: [(src, score) for src, _, score in ranking]
+                for name, ranking in zip(names, rankings, strict=True) if name in RETRIEVERS}
+        candidates = list(dict.fromkeys(src for run in runs.values() for src, _ in run))
+        references = {article_source_id(reg, n) for r in query.references
+                      if r.regulation is None for reg, n in r.candidates}
+        rows = features_for(candidates, runs, topics=set(query.topics),
+                            intent_keys=set(self._intent_sources(query)), references=references,
+                            wants_commentary=query.wants("commentary") or bool(query.commentators),
+                            dates=self._dates, dates_asked=query.wants("dates"),
+                            zh=query.lang == "zh")
+        return candidates, rows
+
+    def training_rows(self, query: Query) -> tuple[list[str], np.ndarray]:
+        """What the ranker sees for this query (used to fit it; see regqa.devtools)."""
+        names, rankings, _ = self._runs(query)
+        return self._features(query, names, rankings)
 
     def _intent_sources(self, query: Query) -> list[str]:
         """The articles that hold what the question asks about (scope, definitions,
