@@ -7,6 +7,7 @@ regulation named only helps ranking; it never grants an answer by itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,10 @@ from .corpus import Corpus
 from .query import Query
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
+# A figure in an article's English text: digits, or a number word before a unit.
+FIGURE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"(thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|hundred|thousand)\b",
+                    re.I)
 
 
 @dataclass(frozen=True)
@@ -65,4 +70,10 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
         return Decision("no_match", "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
         return Decision("no_match", "no provision in the corpus is close enough to the question")
+    lead = next((h for h in hits if h.kind == "article"), None)
+    if query.wants("number") and lead is not None and not FIGURE.search(lead.text):
+        # "within how many hours must we report…?" where the rules set no figure: say so
+        # rather than let a quote look like an answer
+        return Decision("partial", "the provisions closest to the question set no specific "
+                                   "figure, deadline or amount for it")
     return Decision("grounded")

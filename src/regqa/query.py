@@ -23,22 +23,28 @@ INTENTS: dict[str, re.Pattern] = {
     "scope": re.compile(
         r"\b(appl(y|ies|icable|ication of)|cover(s|ed)?|scope|subject to|fall (under|within)|"
         r"in[- ]house|internal(ly)?|exempt\w*|comply with|have to follow|need to follow)\b"
-        r"|适用|管不管|要不要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|内部(使用|用)|范围|豁免|"
-        r"归.{0,4}管", re.I),
+        r"|适用|管不管|管吗|管得着|要不要遵守|需要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|"
+        r"内部(使用|用)|范围|豁免|归.{0,4}管|涉及.{0,6}(规定|办法)吗", re.I),
     "definitions": re.compile(
         r"\b(what (is|are|counts|does .{1,40} mean)|defin\w*|meaning of|count as|counts as|"
         r"considered (a|an)|qualif\w*)\b|是什么|指什么|什么是|定义|含义|是指|算不算|算是|属于", re.I),
     "penalties": re.compile(
         r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
         r"violat\w*|breach\w*|enforce\w*|warning|rectif\w*|suspend\w*|shut down)\b"
-        r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查", re.I),
+        r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查|坐牢|刑事|"
+        r"会怎么样", re.I),
     "filing": re.compile(
         r"\b(fil(e|es|ed|ing)|regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
-        r"|备案|登记|注销|备案号", re.I),
+        r"|备案|登记|注销|备案号|续期|有效期", re.I),
     "dates": re.compile(
         r"\b(in force|take[sn]? effect|effective|commenc\w*|since when|from when|"
         r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
         r"何时(起|开始)", re.I),
+    # asks for a figure: a deadline, a count, an amount, a period
+    "number": re.compile(
+        r"\b(how (many|much|long|often|soon)|within how|what (is the )?(deadline|time limit|"
+        r"maximum|minimum|threshold|percentage)|how big)\b"
+        r"|多少|几(天|个|年|次|小时|日)|多久|多长时间|多长|期限|时限|上限|下限|比例|门槛", re.I),
     "comparison": re.compile(
         r"\b(three (rules|regulations|laws|sets)|all (three|four)|each of (the|these)|both|"
         r"across|differ\w*|compar\w*|versus|vs\.?|overlap\w*)\b"

@@ -32,23 +32,30 @@ FALSE_ABSTENTION_BOUND = 0.03
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, intent=0.0, commentary_weight=1.0, off_topic_weight=1.0,
-                       diversify=False)
+                       diversify=False, learned=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
-    "plain fusion (all retrievers)": PLAIN,
+    "plain fusion (all retrievers, RRF)": PLAIN,
 }
-# One row per prior: regqa with that prior switched off.
-ABLATIONS = {
-    "- intent ranking": replace(REGQA, intent=0.0),
-    "- topic prior": replace(REGQA, off_topic_weight=1.0),
-    "- commentary weight": replace(REGQA, commentary_weight=1.0),
-    "- diversify": replace(REGQA, diversify=False),
-    "+ glossary English for Chinese": replace(REGQA, glossary=True),
-    "- lookups": replace(REGQA, lookup=False),
-    "- e5 weight 1.5 (1.0)": replace(REGQA, e5=1.0),
-    "+ e5 for English": replace(REGQA, e5_for_english=True),
+# One row per rule or prior regqa keeps: regqa without it. A settings change, or the ranker
+# refitted on the development sets without a group of features.
+ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
+    "- learned ranker (hand-set RRF priors)": (replace(REGQA, learned=False), ()),
+    "- lookups": (replace(REGQA, lookup=False), ()),
+    "- diversify across regulations": (replace(REGQA, diversify=False), ()),
+    "+ glossary English for Chinese": (replace(REGQA, glossary=True), ()),
+    "+ e5 for English": (replace(REGQA, e5_for_english=True), ()),
+    "- feature: topic / off-topic": (REGQA, ("topic", "off_topic")),
+    "- feature: intent key articles": (REGQA, ("intent_key",)),
+    "- feature: bare article reference": (REGQA, ("reference",)),
+    "- feature: commentary wanted": (REGQA, ("commentary", "commentary_wanted")),
+    "- feature: closing date article unasked": (REGQA, ("dates_unasked",)),
+    "- feature: retriever scores": (REGQA, tuple(f"score_{r}" for r in
+                                                 ("dense", "bm25", "e5", "bm25_zh"))),
+    "- feature: agreement (found by)": (REGQA, ("found_by",)),
 }
+DEV_SETS = ("questions.jsonl", "dev-users.jsonl")
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,8 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
 
 
 _LLAMA: dict[int, Callable[[str], list[str]]] = {}
+_MASKED: dict[tuple[str, ...], object] = {}  # rankers refitted without a feature group
+_DATA: dict[tuple, list] = {}  # ranker training rows, computed once per run
 
 
 def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
@@ -251,10 +260,19 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
                 for q in inside}
 
     ranked, seconds = {}, {}
-    for name, settings in {"regqa": REGQA, **BASELINES, **ABLATIONS}.items():
+    fitted = qa.ranker
+    systems = {"regqa": (REGQA, ()), **{n: (s, ()) for n, s in BASELINES.items()}, **ABLATIONS}
+    for name, (settings, mask) in systems.items():
+        if mask:
+            if (mask not in _MASKED) and fitted is not None:
+                _MASKED[mask] = fit_ranker(qa, [Path(qa.corpus.root).parent / "eval" / f
+                                                for f in DEV_SETS], mask=mask,
+                                           log=lambda *_: None)[0]
+            qa.ranker = _MASKED.get(mask, fitted)
         started = time.perf_counter()
         ranked[name] = run(settings)
         seconds[name] = time.perf_counter() - started
+        qa.ranker = fitted
     if id(qa) not in _LLAMA:  # built once per run: it embeds the whole corpus again
         _LLAMA[id(qa)] = plain_llamaindex(corpus, qa.models.minilm)
     llama = _LLAMA[id(qa)]
@@ -367,6 +385,18 @@ def render_report(result: dict, role: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def calibrate_floors(qa, path: Path) -> Evidence:
+    """No-match floors per language fitted on one (development) file: the questions that
+    neither the scope rules nor a lookup decide."""
+    rows = []
+    for q in load_questions(path, qa.corpus):
+        query = qa.analyse(q.question, history_of(q))
+        if query.out_of_scope or query.lookups:
+            continue
+        rows.append((q.lang, strength(qa.retrieve(query, k=8)), bool(q.gold)))
+    return fit_evidence(rows, qa.evidence)
+
+
 def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path | None = None,
              index_dir: Path | None = None, log=print) -> dict:
     """Evaluate each (questions file, role, report path); with calibrate_from, refit the
@@ -375,8 +405,8 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
     if calibrate_from is not None:
         from ..calibration import write_calibration
 
-        fitted = evaluate_file(qa, calibrate_from, log=lambda *_: None)["fitted_floors"]
-        qa.evidence = Evidence(**fitted)
+        fitted = calibrate_floors(qa, calibrate_from)
+        qa.evidence = fitted
         write_calibration(index_dir, qa.parts.manifest, qa.evidence,
                           f"fitted on {calibrate_from.name}: highest floor with false "
                           f"abstention <= {FALSE_ABSTENTION_BOUND} per language")
@@ -392,6 +422,13 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
 
 def ranker_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
     """(question id, candidates, feature rows, gold) for every in-scope question of the files."""
+    key = (id(qa), tuple(str(p) for p in paths))
+    if key not in _DATA:
+        _DATA[key] = _ranker_data(qa, paths)
+    return _DATA[key]
+
+
+def _ranker_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
     retriever = qa.retriever(k=10)
     data = []
     for path in paths:
@@ -418,10 +455,18 @@ def _hit1(ranker, data) -> float:
                           for _, cands, rows, gold in data if cands]))
 
 
-def fit_ranker(qa, paths: Sequence[Path], log=print):
+def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print):
     """Fit the ranker on development questions; the regularisation is chosen by 5-fold
-    cross-validation (folds by question) on hit@1."""
-    data = ranker_data(qa, paths)
+    cross-validation (folds by question) on hit@1. Features named in `mask` are zeroed
+    (an ablation: the refitted ranker gives them no weight)."""
+    from ..ranker import FEATURES
+
+    columns = [FEATURES.index(name) for name in mask]
+    data = []
+    for qid, cands, rows, gold in ranker_data(qa, paths):
+        rows = rows.copy()
+        rows[:, columns] = 0.0
+        data.append((qid, cands, rows, gold))
     order = list(range(len(data)))
     random.Random(5).shuffle(order)
     best = None
