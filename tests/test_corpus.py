@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from regqa.corpus import chinese_numeral, load_corpus, read_corpus
+from regqa.corpus import chinese_numeral, read_corpus
 from regqa.errors import CorpusError
-from regqa.validate import check_corpus
+from regqa.validate import check_corpus, load_corpus
 
 from .conftest import ROOT, TOY_COMMENTARY, TOY_REGULATION, write_toy_corpus
 

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from regqa import CorpusError
-from regqa.corpus import load_corpus, read_corpus
-from regqa.validate import check_corpus
+from regqa.corpus import read_corpus
+from regqa.validate import check_corpus, load_corpus
 
 from .conftest import TOY_REGULATION, write_toy_corpus
 

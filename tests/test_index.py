@@ -4,9 +4,9 @@ import shutil
 import pytest
 
 from regqa import IndexCorruptError, load
-from regqa.corpus import load_corpus
 from regqa.index import check_index, load_index, read_manifest
 from regqa.models import MINILM_SHA256, minilm_weights_sha256
+from regqa.validate import load_corpus
 
 from .conftest import write_toy_corpus
 

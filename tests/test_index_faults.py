@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from regqa import IndexCorruptError
-from regqa.corpus import load_corpus
 from regqa.index import (
     MANIFEST,
     STAGING_PREFIX,
@@ -20,6 +19,7 @@ from regqa.index import (
     read_manifest,
 )
 from regqa.models import e5_weights_sha256
+from regqa.validate import load_corpus
 
 from .conftest import write_toy_corpus
 

@@ -1,7 +1,5 @@
 """regqa: answers questions about regulations and cites the exact article it rests on."""
 
-__version__ = "0.1.0"
-
 from .answer import Answer, Citation
 from .api import RegQA, load
 from .decision import Decision
@@ -14,6 +12,7 @@ from .errors import (
 )
 from .query import Query
 from .retrieval import Hit
+from .version import __version__
 
 __all__ = [
     "Answer",

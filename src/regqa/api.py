@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .answer import Answer, Answerer
 from .calibration import read_calibration
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus
 from .decision import Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
@@ -18,6 +18,7 @@ from .models import Models
 from .query import Query, analyse
 from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
+from .validate import load_corpus
 
 KINDS = ("article", "commentary")
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from llama_index.core.schema import TextNode
 
 from .corpus import Article, Commentary, Corpus, Regulation
+from .text import CJK
 
 CHUNK_TOKENS = 240  # all-MiniLM-L6-v2 reads 256 tokens; the rest is headroom for [CLS]/[SEP].
-CJK = re.compile(r"[\u3400-\u9fff]")
 SENTENCE_END = re.compile(r"(?<=[.;:?!])\s+(?=[A-Z(\"“])")
 
 

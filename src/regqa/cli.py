@@ -88,9 +88,9 @@ def cmd_chat(args) -> int:
 
 def cmd_index(args) -> int:
     from .api import project_root
-    from .corpus import load_corpus
     from .index import check_index, open_index
     from .models import Models
+    from .validate import load_corpus
 
     root = project_root()
     corpus = load_corpus(args.corpus_dir or root / "corpus")

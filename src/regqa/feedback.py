@@ -115,7 +115,7 @@ def record_feedback(rating: str, answer: dict, wrong_citation=None, comment: str
     if rating not in RATINGS:
         raise ValueError(f"rating must be 'up' or 'down', got {rating!r}")
     if version is None:
-        from . import __version__ as version
+        from .version import __version__ as version
     path = path or feedback_path()
     entry = _entry(rating, answer, wrong_citation, comment, version)
     data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import __version__
 from .api import MAX_QUESTION_CHARS, clean_question
 from .errors import InputError
 from .feedback import AlreadyVoted, record_feedback
+from .version import __version__
 
 MAX_TURNS = 40  # per conversation; then the user is asked to start a new one
 MAX_HISTORY_TURNS = 12  # user/assistant messages passed to the engine as context

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .corpus import Corpus, Problem, read_corpus
+from .errors import CorpusError
 
 
 def check_corpus(corpus: Corpus) -> list[Problem]:
@@ -55,3 +56,14 @@ def check_corpus(corpus: Corpus) -> list[Problem]:
 
 def check_corpus_dir(root: str) -> list[Problem]:
     return check_corpus(read_corpus(root))
+
+
+def load_corpus(root: str | Path) -> Corpus:
+    """Parse and validate; raise CorpusError listing every problem if there is any."""
+    corpus = read_corpus(root)
+    problems = check_corpus(corpus)
+    if problems:
+        listing = "\n".join(f"  {p}" for p in problems)
+        raise CorpusError(f"the corpus at {root} has {len(problems)} problem(s):\n{listing}\n"
+                          "Fix them, then run `regqa corpus check`.")
+    return corpus
