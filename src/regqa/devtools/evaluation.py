@@ -28,7 +28,11 @@ from ..text import is_chinese
 METRICS = ("hit_rate@1", "recall@5", "mrr@10")
 NAMES = {"hit_rate@1": "hit@1", "recall@5": "recall@5", "mrr@10": "MRR@10"}
 MIN_PER_LANGUAGE = 15  # a floor is fitted for a language only with this many examples
-FALSE_ABSTENTION_BOUND = 0.03
+# The floor only has to catch questions unrelated to the corpus (recipes, sport): near misses
+# about other laws and places are the scope rules' job. A wrong refusal hides law the user
+# needed, so the floor sits at the weakest in-scope development question (bound 0); 3% refused
+# "Do we have to keep logs?" and "Can we train on scraped data?".
+FALSE_ABSTENTION_BOUND = 0.0
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, intent=0.0, commentary_weight=1.0, off_topic_weight=1.0,
