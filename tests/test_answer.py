@@ -68,17 +68,17 @@ def test_naming_a_corpus_regulation_china_or_a_commentator_keeps_it_in_scope(fak
 def test_chat_rendering_escapes_corpus_text_and_keeps_warnings(toy_qa):
     from dataclasses import replace
 
-    from regqa.ui import render_answer
+    from regqa.ui import md_text
 
     answer = toy_qa.ask("How long does a seller have to refund a broken toy robot?")
-    shown = render_answer(answer)
-    assert shown.startswith("Under Toy Robot Provisions, Art\\. 3: ")
-    assert "> Sellers shall refund customers within fourteen days when a toy robot breaks\\. [1]" \
-        in shown
+    shown = answer.markdown(md_text)
+    lead = "Sellers shall refund customers within fourteen days when a toy robot breaks\\. [1]"
+    assert shown.startswith(f"Under Toy Robot Provisions, Art\\. 3: {lead}")
+    assert shown.count(lead) == 1  # the answering sentence is not repeated as a quote
     fallback = replace(answer, status="llm_unavailable", flags=("the model timed out",))
-    assert render_answer(fallback).endswith("⚠️ the model timed out")
+    assert fallback.markdown(md_text).endswith("⚠️ the model timed out")
     llm_text = replace(answer, text="<b>Refund</b> in **14** days [1]")
-    assert render_answer(llm_text) == "&lt;b&gt;Refund&lt;/b&gt; in \\*\\*14\\*\\* days \\[1\\]"
+    assert llm_text.markdown(md_text) == "&lt;b&gt;Refund&lt;/b&gt; in \\*\\*14\\*\\* days \\[1\\]"
 
 
 def test_a_chinese_question_is_answered_in_chinese_quoting_the_official_text(toy_qa):

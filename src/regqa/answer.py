@@ -11,6 +11,7 @@ question is answered in Chinese, quoting the official text, with our English ben
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ from .query import Query
 from .retrieval import Hit, hit_node
 from .text import ChineseTokenizer, en_terms, units
 
+# a figure in a unit, English or Chinese: digits, amounts, periods
+FIGURE_UNIT = re.compile(r"\d|[一二三四五六七八九十百千万]+(元|日|个工作日|年|月|小时)|"
+                         r"\b(days?|years?|months?|hours?|yuan)\b")
 MAX_ARTICLES = 4
 MAX_QUOTES = 2
 RELEVANT = 0.34  # a unit is relevant when it scores at least this share of the best unit
@@ -54,6 +58,7 @@ class Citation:
     hit: Hit
     quotes: tuple[str, ...] = ()  # verbatim sentences or items of hit.text (our English)
     quotes_zh: tuple[str, ...] = ()  # verbatim sentences or items of hit.text_zh (official)
+    lead: str = ""  # the unit that best answers, in the question's language (one of the quotes)
 
     @property
     def label(self) -> str:
@@ -137,29 +142,41 @@ class Answerer:
             source = query.standalone if query.lang == "en" else " ".join(query.glossary_en)
             wanted = set(en_terms(source))
             idf, tokenize = self._idf_en, en_terms
-        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u))), u) for u in units(text)]
+        figure = query.wants("number")
+        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u)))
+                 * (1.5 if figure and FIGURE_UNIT.search(u) else 1.0), u) for u in units(text)]
 
-    def best_units(self, query: Query, hit: Hit) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
-        """(best unit score, English quotes, Chinese quotes) for one article."""
+    def best_units(self, query: Query, hit: Hit) -> tuple[float, tuple[str, ...], tuple[str, ...],
+                                                          str]:
+        """(best unit score, English quotes, Chinese quotes, lead unit) for one article."""
         en = self.unit_scores(query, hit.text, "en")
         zh = self.unit_scores(query, hit.text_zh, "zh") if hit.text_zh else []
         primary = zh if query.lang == "zh" and zh else en
         top = max((s for s, _ in primary), default=0.0)
-        return top, _pick(en), _pick(zh)
+        body = [(s, u) for s, u in primary if not u.endswith((":", "："))] or primary
+        lead = max(body, key=lambda pair: pair[0])[1] if body else ""
+        return top, _pick(en), _pick(zh), lead
 
-    def choose(self, query: Query, hits: Sequence[Hit]) -> list[tuple[Hit, float, tuple, tuple]]:
+    def choose(self, query: Query, hits: Sequence[Hit]
+               ) -> list[tuple[Hit, float, tuple, tuple, str]]:
         """Articles to cite, best first, each with its quotes: the best hit; others only when
         a sentence of theirs is relevant; every regulation the question spans; the articles
         the chosen ones refer to, when retrieved."""
         wants_commentary = query.wants("commentary") or bool(query.commentators)
+        commentary = [h for h in hits if h.kind == "commentary"]
+        named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
+        if named and not query.references:
+            # "what did Sheehan argue?": his commentary is the answer; an article beside it
+            # would be padding
+            return [(named[0], 0.0, (), (), "")]
         scored = []
         for rank, hit in enumerate(hits):
             if hit.kind != "article":
                 continue
             if hit.source_id in self._dates and not query.wants("dates"):
                 continue  # the closing "in force from" article is padding unless asked
-            top, en, zh = self.best_units(query, hit)
-            scored.append((hit, top, en, zh, rank))
+            top, en, zh, lead = self.best_units(query, hit)
+            scored.append((hit, top, en, zh, lead, rank))
         if not scored:
             return []
         best = max(s[1] for s in scored)
@@ -167,7 +184,7 @@ class Answerer:
         for item in scored[1:]:
             if len(chosen) >= MAX_ARTICLES:
                 break
-            if best > 0 and item[1] >= RELEVANT * best and item[4] < 6:
+            if best > 0 and item[1] >= RELEVANT * best and item[5] < 6:
                 chosen.append(item)
         for regulation_id in query.spans:
             if all(c[0].regulation != regulation_id for c in chosen):
@@ -177,12 +194,9 @@ class Answerer:
         for target in self.referenced([c[0] for c in chosen], [s[0] for s in scored]):
             if len(chosen) < MAX_ARTICLES + 1:
                 chosen.append(next(s for s in scored if s[0] is target))
-        out = [(hit, top, en, zh) for hit, top, en, zh, _ in chosen]
-        commentary = [h for h in hits if h.kind == "commentary"]
+        out = [(hit, top, en, zh, lead) for hit, top, en, zh, lead, _ in chosen]
         if wants_commentary and commentary:
-            named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
-            pick = (named or commentary)[0]
-            out.insert(0, (pick, 0.0, (), ()))
+            out.insert(0, (commentary[0], 0.0, (), (), ""))
         return out
 
     def referenced(self, chosen: Sequence[Hit], candidates: Sequence[Hit]) -> list[Hit]:
@@ -217,8 +231,8 @@ class Answerer:
                 for n, hit in enumerate(picked, start=1))
         else:
             chosen = self.choose(query, hits)
-            citations = tuple(Citation(n, hit, en, zh)
-                              for n, (hit, _, en, zh) in enumerate(chosen, start=1))
+            citations = tuple(Citation(n, hit, en, zh, lead)
+                              for n, (hit, _, en, zh, lead) in enumerate(chosen, start=1))
             citations = tuple(c if c.hit.kind == "article" else
                               Citation(c.number, c.hit, (c.hit.matched.split("\n", 1)[-1],))
                               for c in citations)
@@ -250,7 +264,7 @@ def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
     keep = sorted(ranked[:MAX_QUOTES] if scored[ranked[0]][0] > 0 else [0])
     lead = scored[0][1]
     if lead.endswith((":", "：")) and 0 not in keep:
-        keep = [0, *keep[: MAX_QUOTES - 1]]
+        keep = [0, ranked[0]]
     return tuple(scored[i][1] for i in sorted(set(keep)))
 
 
@@ -307,20 +321,24 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             title = group[0].hit.regulation_title_zh if zh else group[0].hit.regulation_title
             lines.append(f"\n**{escape(title)}**")
         for citation in group:
+            quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
+            if citation is law[0]:  # its answering sentence is already the first line
+                quotes = tuple(q for q in quotes if q != _lead(citation, zh))
+            english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""
+            if not quotes and not english:
+                continue
             lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}:")
-            if zh and citation.quotes_zh:
-                lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in citation.quotes_zh)
-                english = " ".join(citation.quotes)
-                if english:
-                    lines.append(f"\n> *English (unofficial):* {escape(english)}")
-            else:
-                lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in citation.quotes)
+            lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in quotes)
+            if english:
+                lines.append(f"\n> *English (unofficial):* {escape(english)}")
     if zh:
         lines.append("\n*以官方中文文本为准；英文为 regqa 的非官方译文。*")
     return "\n".join(lines)
 
 
 def _lead(citation: Citation, zh: bool) -> str:
+    if citation.lead:
+        return citation.lead
     quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
     body = [q for q in quotes if not q.endswith((":", "："))]
     return (body or list(quotes) or [""])[0]

@@ -40,6 +40,9 @@ INTENTS: dict[str, re.Pattern] = {
         r"\b(in force|take[sn]? effect|effective|commenc\w*|since when|from when|"
         r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
         r"何时(起|开始)", re.I),
+    "purpose": re.compile(
+        r"\b(why|purpose|aim|goal|legal basis|based on which laws?|rationale)\b"
+        r"|为什么|目的|宗旨|依据|上位法|出台", re.I),
     # asks for a figure: a deadline, a count, an amount, a period
     "number": re.compile(
         r"\b(how (many|much|long|often|soon)|within how|what (is the )?(deadline|time limit|"

@@ -23,7 +23,7 @@ FEATURES = (
     *(f"score_{r}" for r in RETRIEVERS),  # score / the best score of that retriever
     "found_by",  # share of the retrievers that ran which found it
     "topic", "off_topic", "intent_key", "reference",
-    "commentary", "commentary_wanted", "dates_unasked", "zh",
+    "commentary", "commentary_wanted", "dates_unasked", "purpose_unasked", "zh",
 )
 
 
@@ -42,7 +42,8 @@ class Ranker:
 
 def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, float]]],
                  *, topics: set[str], intent_keys: set[str], references: set[str],
-                 wants_commentary: bool, dates: set[str], dates_asked: bool, zh: bool
+                 wants_commentary: bool, dates: set[str], dates_asked: bool,
+                 purposes: set[str] = frozenset(), purpose_asked: bool = False, zh: bool
                  ) -> np.ndarray:
     """One row per candidate source id. `rankings` maps a retriever name to its collapsed
     (source, score) list, best first."""
@@ -69,6 +70,7 @@ def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, floa
         rows[i, column["commentary"]] = float(commentary)
         rows[i, column["commentary_wanted"]] = float(commentary and wants_commentary)
         rows[i, column["dates_unasked"]] = float(src in dates and not dates_asked)
+        rows[i, column["purpose_unasked"]] = float(src in purposes and not purpose_asked)
         rows[i, column["zh"]] = float(zh)
     return rows
 

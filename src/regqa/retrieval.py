@@ -27,7 +27,7 @@ from .ranker import RETRIEVERS, Ranker, features_for
 RRF_K = 60
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
-ROLE_OF_INTENT = {"scope": "scope", "definitions": "definitions", "penalties": "penalties",
+ROLE_OF_INTENT = {"purpose": "purpose", "scope": "scope", "definitions": "definitions", "penalties": "penalties",
                   "filing": "filing", "dates": "dates"}
 
 
@@ -116,6 +116,8 @@ class HybridRetriever(BaseRetriever):
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
         self._dates = {article_source_id(r.id, n) for r in corpus.regulations
                        for n in r.key("dates")}
+        self._purposes = {article_source_id(r.id, n) for r in corpus.regulations
+                          for n in r.key("purpose")}
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -238,6 +240,7 @@ class HybridRetriever(BaseRetriever):
                             intent_keys=set(self._intent_sources(query)), references=references,
                             wants_commentary=query.wants("commentary") or bool(query.commentators),
                             dates=self._dates, dates_asked=query.wants("dates"),
+                            purposes=self._purposes, purpose_asked=query.wants("purpose"),
                             zh=query.lang == "zh")
         return candidates, rows
 

@@ -55,6 +55,7 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- feature: bare article reference": (REGQA, ("reference",)),
     "- feature: commentary wanted": (REGQA, ("commentary", "commentary_wanted")),
     "- feature: closing date article unasked": (REGQA, ("dates_unasked",)),
+    "- feature: purpose article unasked": (REGQA, ("purpose_unasked",)),
     "- feature: retriever scores": (REGQA, tuple(f"score_{r}" for r in
                                                  ("dense", "bm25", "e5", "bm25_zh"))),
     "- feature: agreement (found by)": (REGQA, ("found_by",)),
