@@ -324,6 +324,10 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
                       else float("nan") for m in METRICS}, "n_cross": len(cross),
+            "by_kind": {kind: {m: float(np.mean([scores["regqa"][m][q.id] for q in inside
+                                                  if q.kind == kind])) for m in METRICS}
+                        | {"n": sum(q.kind == kind for q in inside)}
+                        for kind in sorted({q.kind for q in inside})},
             "by_lang": {lang: {m: float(np.mean([scores["regqa"][m][i] for i in group]))
                                for m in METRICS} | {"n": len(group)}
                         for lang, group in by_lang.items() if group},
@@ -367,6 +371,10 @@ def render_report(result: dict, role: str) -> str:
     for lang, row in result["by_lang"].items():
         lines.append(f"- {lang} ({row['n']}): hit@1 {row['hit_rate@1']:.3f}, recall@5 "
                      f"{row['recall@5']:.3f}, MRR@10 {row['mrr@10']:.3f}")
+    lines += ["", "| kind | n | hit@1 | recall@5 | MRR@10 |", "|---|---|---|---|---|"]
+    for kind, row in result["by_kind"].items():
+        lines.append(f"| {kind} | {row['n']} | {row['hit_rate@1']:.3f} | {row['recall@5']:.3f} | "
+                     f"{row['mrr@10']:.3f} |")
     a = result["answers"]
     lines += ["", "## Answers (offline)", "",
               f"- First citation is gold: {a['first_citation_gold']:.3f}",
