@@ -244,6 +244,10 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
         "zh_quotes_official": mean([any(c.quotes_zh for c in answers[q.id].citations)
                                     for q in zh_grounded]),
         "invalid_citations": invalid, "n_in": len(inside), "n_out": len(outside),
+        "false_premise_partial": mean([answers[q.id].status == "partial" for q in questions
+                                       if q.kind == "false_premise"]),
+        "partial_elsewhere": mean([answers[q.id].status == "partial" for q in inside
+                                   if q.kind != "false_premise"]),
     }
 
 
@@ -383,6 +387,8 @@ def render_report(result: dict, role: str) -> str:
               f"- Abstention on out-of-scope ({a['n_out']}): {a['abstention']:.3f}; false abstention "
               f"on in-scope ({a['n_in']}): {a['false_abstention']:.3f}",
               f"- Grounded Chinese answers quoting the official Chinese: {a['zh_quotes_official']:.3f}",
+              f"- `partial` on false-premise questions: {a['false_premise_partial']:.3f}; on other "
+              f"in-scope questions: {a['partial_elsewhere']:.3f}",
               f"- Invalid citations (missing article, quote not verbatim, [n] unused): "
               f"{a['invalid_citations']}",
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
