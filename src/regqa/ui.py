@@ -21,9 +21,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from .api import MAX_QUESTION_CHARS, clean_question
 from .errors import InputError
 from .feedback import AlreadyVoted, record_feedback
+from .inputs import MAX_QUESTION_CHARS, clean_question
 from .version import __version__
 
 MAX_TURNS = 40  # per conversation; then the user is asked to start a new one
