@@ -147,3 +147,21 @@ def test_search_aids_for_a_missing_article_are_reported(tmp_path):
     (root / "search-aids" / "toy-2024.md").write_text(SEARCH_AIDS.replace("Article 3", "Article 9"))
     assert messages(root) == [f"{root}/search-aids/toy-2024.md:1: search aids for Article 9, "
                               "which toy-2024.md does not have"]
+
+
+def test_commentary_search_aids_are_indexed_but_not_the_commentators_words(tmp_path):
+    from regqa.chunking import chunk_corpus
+    from regqa.corpus import read_corpus
+
+    from .conftest import TOY_COMMENTARY
+
+    with_aids = TOY_COMMENTARY + "\n## Search aids\n\n有专家认为玩具退款规则对顾客太宽松，这是谁的观点？\n"
+    corpus = read_corpus(write_toy_corpus(tmp_path, commentary=with_aids))
+    doc = corpus.commentary[0]
+    assert doc.paragraphs == ("Smith argues that the refund rule for broken toy robots is too "
+                              "generous to customers.",)
+    assert doc.search_aids == ("有专家认为玩具退款规则对顾客太宽松，这是谁的观点？",)
+    chunks = [c for c in chunk_corpus(corpus, lambda text: len(text.split()))
+              if c.source_id == "commentary:smith"]
+    assert [(c.id, c.lang) for c in chunks] == [("commentary:smith/0", "en"),
+                                                ("commentary:smith/aid0", "zh")]

@@ -113,6 +113,10 @@ def commentary_chunks(doc: Commentary, corpus: Corpus,
     for index, paragraph in enumerate(pieces):
         yield Chunk(f"{source}/{index}", source, "commentary", None, None, doc.label,
                     "", doc.author, "en", f"{header}\n{paragraph}")
+    for index, aid in enumerate(doc.search_aids):
+        lang = "zh" if CJK.search(aid) else "en"
+        yield Chunk(f"{source}/aid{index}", source, "commentary", None, None, doc.label,
+                    "", doc.author, lang, f"{header}\n{aid}")
 
 
 def chunk_corpus(corpus: Corpus, count_tokens: Callable[[str], int],

@@ -4,7 +4,7 @@ Layout (see corpus/README.md): `regulations/*.md` (our English rendering, one fi
 regulation), `official-zh/*.md` (the official Chinese text, same ids), `commentary/*.md`
 (attributed commentary in our words) and `glossary.md` (English | Chinese | note table).
 Parsing is lenient and records problems with file and line so `regqa corpus check` can
-report all of them at once; `load_corpus` refuses a corpus with any problem.
+report all of them at once; `validate.load_corpus` refuses a corpus with any problem.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from pathlib import Path
 import yaml
 
 from .errors import CorpusError
+from .text import chinese_numeral
 
+SEARCH_AIDS_HEADING = "## Search aids"
 CHAPTER_RE = re.compile(r"^## Chapter (\d+): (.+?)\s*$")
 ARTICLE_RE = re.compile(r"^### Article (\d+)\s*$")
 ZH_ARTICLE_RE = re.compile(r"^第([零一二三四五六七八九十百]+)条[\s　]*(.*)$")
@@ -121,6 +123,7 @@ class Commentary:
     regulations: tuple[str, ...]
     paragraphs: tuple[str, ...]
     path: str = ""
+    search_aids: tuple[str, ...] = ()  # our phrasing for search (both languages); never quoted
 
     @property
     def label(self) -> str:
@@ -157,24 +160,6 @@ class Corpus:
     @property
     def regulation_ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.regulations)
-
-
-def chinese_numeral(text: str) -> int:
-    """Convert 一 … 九十九 (and 一百…) as used in article numbers to an int."""
-    digits = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-    total, current = 0, 0
-    for char in text:
-        if char in digits:
-            current = digits[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + current
 
 
 class FrontMatterLoader(yaml.SafeLoader):
@@ -409,7 +394,7 @@ def _word_list(meta: dict, name: str, path: str, problems: list[Problem]) -> tup
     return tuple(str(v).strip().lower() for v in value if str(v).strip())
 
 
-KEY_ROLES = ("scope", "definitions", "penalties", "filing", "dates")
+KEY_ROLES = ("purpose", "scope", "definitions", "penalties", "filing", "dates")
 
 
 def _key_articles(meta: dict, path: str, problems: list[Problem]) -> tuple:
@@ -494,13 +479,18 @@ def parse_commentary(path: Path, problems: list[Problem]) -> Commentary | None:
                                         "regulation ids (may be empty: [])"))
         regulations = []
     title = next((line[2:].strip() for line in body if line.startswith("# ")), values["id"])
-    text_lines = [line for line in body if not line.startswith("#")]
+    # Paragraphs after "## Search aids" are our search phrasing (indexed, never quoted as the
+    # commentator's words).
+    cut = next((i for i, line in enumerate(body) if line.strip() == SEARCH_AIDS_HEADING),
+               len(body))
+    text_lines = [line for line in body[:cut] if not line.startswith("#")]
     paragraphs = tuple(p for p in _paragraphs(text_lines).split("\n\n") if p)
+    aids = tuple(p for p in _paragraphs(body[cut + 1:]).split("\n\n") if p)
     if not paragraphs:
         problems.append(Problem(rel, body_start, "commentary has no text"))
     return Commentary(title=title, affiliation=str(meta.get("affiliation") or ""),
                       regulations=tuple(str(r) for r in regulations),
-                      paragraphs=paragraphs, path=rel, **values)
+                      paragraphs=paragraphs, path=rel, search_aids=aids, **values)
 
 
 def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, ...]:
@@ -604,16 +594,3 @@ def read_corpus(root: str | Path) -> Corpus:
     glossary = parse_glossary(root / "glossary.md", problems)
     return Corpus(str(root), tuple(regulations), tuple(commentary), glossary,
                   corpus_digest(root), tuple(problems))
-
-
-def load_corpus(root: str | Path) -> Corpus:
-    """Parse and validate; raise CorpusError listing every problem if there is any."""
-    from .validate import check_corpus
-
-    corpus = read_corpus(root)
-    problems = check_corpus(corpus)
-    if problems:
-        listing = "\n".join(f"  {p}" for p in problems)
-        raise CorpusError(f"the corpus at {root} has {len(problems)} problem(s):\n{listing}\n"
-                          "Fix them, then run `regqa corpus check`.")
-    return corpus
