@@ -46,6 +46,8 @@ from pathlib import Path
 
 import yaml
 
+from regqa.text import chinese_numeral  # run with the project's venv (make check-corpus)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZH_DIR = REPO_ROOT.parent / "shared" / "sources" / "zh"
 DEFAULT_CORPUS_DIR = REPO_ROOT / "corpus"
@@ -83,9 +85,6 @@ KEY_TERMS = (
     "人工智能生成合成内容", "生成合成内容", "显式标识", "隐式标识", "文件元数据",
     "网络信息内容传播服务",
 )
-
-CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
-                  "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 @dataclass
@@ -132,23 +131,6 @@ class Document:
 class Report:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def chinese_numeral(text: str) -> int:
-    """一 … 九十九 (and 一百…) as used in article and chapter numbers."""
-    total, current = 0, 0
-    for char in text:
-        if char in CHINESE_DIGITS:
-            current = CHINESE_DIGITS[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + current
 
 
 def split_front_matter(path: Path) -> tuple[dict, list[str]]:

@@ -31,6 +31,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .text import chinese_numeral
+
 MAX_RANGE = 50  # "Articles 1-1000" expands to at most this many numbers (plus its end)
 MAX_NUMBER = 9999
 NEAR_BEFORE = 12  # characters between a name and the reference that follows it
@@ -102,25 +104,7 @@ def english_number(text: str) -> int:
     return value + (UNITS.index(parts[1]) if len(parts) > 1 else 0)
 
 
-def chinese_number(text: str) -> int:
-    """'十七' -> 17, '九十九' -> 99, '一百零三' -> 103, '两' -> 2, '17' -> 17."""
-    if text.isdigit():
-        return int(text)
-    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-    total, current = 0, 0
-    for char in text:
-        if char in digits:
-            current = current * 10 + digits[char] if char in "零〇" or current else digits[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char in "百千":
-            total += (current or 1) * (100 if char == "百" else 1000)
-            current = 0
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + current
+chinese_number = chinese_numeral  # the one implementation lives in text.py
 
 
 # -- names of regulations ------------------------------------------------------------------

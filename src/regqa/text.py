@@ -21,7 +21,7 @@ STOPWORDS = frozenset(
     "not no shall other such we our us".split())
 ZH_STOP = frozenset("的 了 吗 呢 吧 啊 是 在 和 与 或 及 等 要 会 能 可以 我们 你们 他们 我 你 这 那 "
                     "什么 怎么 哪些 如何 是否 需要 有 没有 一个 个 就 也 都 还 又 但 对 把 被 给".split())
-DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
           "七": 7, "八": 8, "九": 9}
 
 
@@ -30,16 +30,18 @@ def is_chinese(text: str) -> bool:
 
 
 def chinese_numeral(text: str) -> int:
-    """'十七' -> 17, '二十四' -> 24, '一百零五' -> 105 (as used in article numbers)."""
+    """'十七' -> 17, '九十九' -> 99, '一百零三' -> 103, '两' -> 2, '17' -> 17."""
+    if text.isdigit():
+        return int(text)
     total, current = 0, 0
     for char in text:
         if char in DIGITS:
-            current = DIGITS[char]
+            current = current * 10 + DIGITS[char] if char in "零〇" or current else DIGITS[char]
         elif char == "十":
             total += (current or 1) * 10
             current = 0
-        elif char == "百":
-            total += (current or 1) * 100
+        elif char in "百千":
+            total += (current or 1) * (100 if char == "百" else 1000)
             current = 0
         else:
             raise ValueError(f"not a Chinese numeral: {text!r}")
