@@ -127,3 +127,65 @@ def test_asking_for_a_figure_the_rules_do_not_set_is_partial(fake_qa, corpus):
     refund = analyse("Within how many days must a seller refund a broken toy robot?", corpus)
     hits = fake_qa.retrieve(refund, k=3)
     assert decide(refund, hits, corpus, Evidence(en=0.0, zh=0.0)).status == "grounded"
+
+
+def test_a_follow_up_naming_another_regulation_keeps_the_question(corpus):
+    from dataclasses import replace
+
+    from regqa.corpus import Corpus
+
+    second = replace(corpus.regulations[0], id="toy-2025", short_title="Toy Rules 2025",
+                     aliases=("newer toy rules",), title="Newer toy rules", title_zh="新玩具规定")
+    two = Corpus(corpus.root, (corpus.regulations[0], second), (), corpus.glossary, "x")
+    history = [{"role": "user", "content": "What is the fine under toy art. 4?"}]
+    query = analyse("And under the newer toy rules?", two, history)
+    assert query.followup and query.regulations == ("toy-2025",)
+    assert "penalties" in query.intents
+    article = analyse("And Article 3?", two, history)
+    assert [(r.regulation, r.article, r.status) for r in article.references] == [
+        ("toy-2024", 3, "found")]
+
+
+def test_a_chain_of_follow_ups_keeps_the_first_subject(corpus):
+    history = [{"role": "user", "content": "Who must label toy robots?"},
+               {"role": "assistant", "content": "..."}, {"role": "user", "content": "And sellers?"}]
+    query = analyse("And the fines?", corpus, history)
+    assert query.standalone == "Who must label toy robots? And sellers? And the fines?"
+
+
+def test_a_standalone_question_opening_with_is_it_is_not_a_follow_up(corpus):
+    history = [{"role": "user", "content": "Must toy robots carry a label?"}]
+    query = analyse("Is it legal for sellers to refuse refunds for broken toy robots?", corpus, history)
+    assert not query.followup
+
+
+def test_a_mostly_english_question_with_a_chinese_term_is_english(corpus):
+    assert analyse("What does 第三条 of the toy rules require of sellers?", corpus).lang == "en"
+    assert analyse("玩具机器人规定第三条是什么意思？", corpus).lang == "zh"
+
+
+def test_the_definition_intent_needs_a_definition_question(corpus):
+    assert "definitions" not in analyse("What are the penalties for sellers?", corpus).intents
+    assert "definitions" in analyse("What is a toy robot?", corpus).intents
+
+
+def test_a_bare_article_no_regulation_has_is_named_as_such(fake_qa):
+    answer = fake_qa.ask("What does Article 99 say?")
+    assert answer.status == "no_match"
+    assert answer.reason == ("no regulation in the corpus has an Article 99 (the highest is "
+                             "Art. 4 of the Toy Robot Provisions)")
+
+
+def test_a_named_commentator_stays_beside_the_named_article(fake_qa):
+    answer = fake_qa.ask("What does Jane Smith argue about toy art. 3?")
+    assert [c.hit.source_id for c in answer.citations] == ["commentary:smith", "toy-2024#3"]
+
+
+def test_a_named_article_outside_the_filter_is_not_silently_dropped(fake_qa, tmp_path):
+    from regqa.decision import Decision
+
+    query = fake_qa.analyse("toy art. 3")
+    answer = fake_qa.answerer.offline(query, [], Decision("grounded", "", ("toy-2024#3",)))
+    assert answer.status == "no_match"
+    assert answer.reason == ("toy-2024#3 is outside the regulations selected; clear the filter "
+                             "to see it")

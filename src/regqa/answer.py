@@ -11,7 +11,6 @@ question is answered in Chinese, quoting the official text, with our English ben
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,11 +20,8 @@ from .corpus import Corpus
 from .decision import Decision
 from .query import Query
 from .retrieval import Hit, hit_node
-from .text import ChineseTokenizer, en_terms, units
+from .text import ChineseTokenizer, en_terms, has_figure, units
 
-# a figure in a unit, English or Chinese: digits, amounts, periods
-FIGURE_UNIT = re.compile(r"\d|[一二三四五六七八九十百千万]+(元|日|个工作日|年|月|小时)|"
-                         r"\b(days?|years?|months?|hours?|yuan)\b")
 MAX_ARTICLES = 4
 MAX_QUOTES = 2
 RELEVANT = 0.34  # a unit is relevant when it scores at least this share of the best unit
@@ -144,7 +140,7 @@ class Answerer:
             idf, tokenize = self._idf_en, en_terms
         figure = query.wants("number")
         return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u)))
-                 * (1.5 if figure and FIGURE_UNIT.search(u) else 1.0), u) for u in units(text)]
+                 * (1.5 if figure and has_figure(u) else 1.0), u) for u in units(text)]
 
     def best_units(self, query: Query, hit: Hit) -> tuple[float, tuple[str, ...], tuple[str, ...],
                                                           str]:
@@ -225,9 +221,18 @@ class Answerer:
                           reason=decision.reason, lang=lang)
         if decision.lookup:
             by_id = {h.source_id: h for h in hits}
+            absent = [s for s in decision.lookup if s not in by_id and not s.startswith("commentary:")]
+            if absent:  # the regulation filter left the named article out
+                reason = (f"{', '.join(absent)} is outside the regulations selected; clear the "
+                          "filter to see it")
+                return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
+                              "no_match", (), tuple(hits), relevance=relevance, reason=reason,
+                              lang=lang)
             picked = [by_id[s] for s in decision.lookup if s in by_id]
             citations = tuple(
                 Citation(n, hit, tuple(units(hit.text)), tuple(units(hit.text_zh)))
+                if hit.kind == "article" else
+                Citation(n, hit, (hit.matched.split("\n", 1)[-1],))
                 for n, hit in enumerate(picked, start=1))
         else:
             chosen = self.choose(query, hits)
@@ -237,9 +242,10 @@ class Answerer:
                               Citation(c.number, c.hit, (c.hit.matched.split("\n", 1)[-1],))
                               for c in citations)
         if not citations:
-            return Answer(query.text, no_match_text("nothing retrieved can be quoted", hits,
-                                                    lang, self.corpus),
-                          "no_match", (), tuple(hits), relevance=relevance, lang=lang)
+            reason = "nothing retrieved can be quoted"
+            return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
+                          "no_match", (), tuple(hits), relevance=relevance, reason=reason,
+                          lang=lang)
         answer = Answer(query.text, "", decision.status, citations, tuple(hits),
                         relevance=relevance, reason=decision.reason, lang=lang)
         text = render(answer, comparison=query.wants("comparison") and len(query.spans) >= 2)

@@ -7,18 +7,14 @@ regulation named only helps ranking; it never grants an answer by itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .corpus import Corpus
 from .query import Query
+from .text import has_figure
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
-# A figure in an article's English text: digits, or a number word before a unit.
-FIGURE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                    r"(thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|hundred|thousand)\b",
-                    re.I)
 
 
 @dataclass(frozen=True)
@@ -45,19 +41,30 @@ def strength(hits: Sequence) -> float:
     return max((h.similarity for h in hits[:3]), default=0.0)
 
 
+def _no_such_article(ref, corpus: Corpus) -> str:
+    if ref.regulation is not None:
+        regulation = corpus.regulation(ref.regulation)
+        numbers = [a.number for a in regulation.articles]
+        return (f"the {regulation.short_title} have articles {numbers[0]}–{numbers[-1]} "
+                f"({len(numbers)} in all); there is no Article {ref.article}")
+    longest = max(corpus.regulations, key=lambda r: r.articles[-1].number)
+    return (f"no regulation in the corpus has an Article {ref.article} (the highest is "
+            f"Art. {longest.articles[-1].number} of the {longest.short_title})")
+
+
 def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
-    for ref in query.references:
-        if ref.status == "missing" and ref.regulation is not None:
-            regulation = corpus.regulation(ref.regulation)
-            numbers = [a.number for a in regulation.articles]
-            return Decision("no_match", f"the {regulation.short_title} have articles "
-                                        f"{numbers[0]}–{numbers[-1]} ({len(numbers)} in all); "
-                                        f"there is no Article {ref.article}")
+    missing = [_no_such_article(ref, corpus) for ref in query.references
+               if ref.status == "missing" and (ref.regulation or not query.regulations)]
     found = [f"{r.regulation}#{r.article}" for r in query.lookups]
+    named = [f"commentary:{doc}" for doc in query.commentators]
+    if missing and not found:
+        return Decision("no_match", "; ".join(missing))
     if found:
-        return Decision("grounded", "", tuple(found))
+        # a named commentator's view stays beside the article asked for
+        return Decision("partial" if missing else "grounded", "; ".join(missing),
+                        tuple(named + found))
     ambiguous = [r for r in query.references if r.status == "ambiguous"]
     if ambiguous and not query.regulations:
         ref = ambiguous[0]
@@ -71,7 +78,7 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
     if strength(hits) < evidence.floor(query.lang):
         return Decision("no_match", "no provision in the corpus is close enough to the question")
     lead = next((h for h in hits if h.kind == "article"), None)
-    if query.wants("number") and lead is not None and not FIGURE.search(lead.text):
+    if query.wants("number") and lead is not None and not has_figure(lead.text):
         # "within how many hours must we report…?" where the rules set no figure: say so
         # rather than let a quote look like an answer
         return Decision("partial", "the provisions closest to the question set no specific "

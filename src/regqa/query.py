@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .corpus import Corpus
 from .refs import find_article_refs, regulation_mentions
@@ -26,8 +26,9 @@ INTENTS: dict[str, re.Pattern] = {
         r"|适用|管不管|管吗|管得着|要不要遵守|需要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|"
         r"内部(使用|用)|范围|豁免|归.{0,4}管|涉及.{0,6}(规定|办法)吗", re.I),
     "definitions": re.compile(
-        r"\b(what (is|are|counts|does .{1,40} mean)|defin\w*|meaning of|count as|counts as|"
-        r"considered (a|an)|qualif\w*)\b|是什么|指什么|什么是|定义|含义|是指|算不算|算是|属于", re.I),
+        r"\b(what (is|are) (a|an|the definition of)\b|what does .{1,40} mean|defin\w*|"
+        r"meaning of|counts? as|considered (a|an)|qualif\w*)\b|^\s*what is [\w\s'-]{1,30}\?\s*$"
+        r"|是什么意思|指什么|什么是|什么叫|定义|含义|是指|算不算|算是", re.I),
     "penalties": re.compile(
         r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
         r"violat\w*|breach\w*|enforce\w*|warning|rectif\w*|suspend\w*|shut down)\b"
@@ -61,11 +62,13 @@ INTENTS: dict[str, re.Pattern] = {
 ALL_REGULATIONS = re.compile(
     r"\b(three|four|all|each of the|across the|these|both)\b.{0,25}\b(rules|regulations|laws|"
     r"measures|provisions|regimes)\b|三部|四部|几部|各部|这几个规定|几个规定|分别", re.I)
-# Follow-up markers: the turn leans on the previous one ("and minors?", "那罚款呢？").
-FOLLOW_UP = re.compile(
-    r"^\s*(and|also|or|but|what about|how about|what if|then|so|same|does (that|this|it)|"
-    r"is (that|this|it)|do (they|these|those)|and if)\b|^\s*(那|还有|那么|另外|同样|这个|这些|它|"
-    r"如果是|要是)|(呢|呢？|呢\?)\s*$", re.I)
+# Follow-up markers. Strong ones lean on the previous turn whatever else the turn says ("and
+# the deep synthesis rules?", "那罚款呢？"); weak ones only when the turn says little of its own.
+STRONG_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|and if|same (for|with)|does (that|this|it)|"
+    r"do (they|these|those)|how does that)\b|^\s*(那|还有|那么|另外|同样)|呢\s*[？?]?\s*$", re.I)
+WEAK_FOLLOW_UP = re.compile(
+    r"^\s*(is (that|this|it)|what if|so|or|but|then)\b|^\s*(这个|这些|它|如果是|要是)", re.I)
 # Place names -> the jurisdiction they belong to. World knowledge, not corpus knowledge: a
 # regulation's own jurisdiction comes from its front matter.
 PLACES: dict[str, str] = {
@@ -135,8 +138,11 @@ class Query:
 
     @property
     def spans(self) -> tuple[str, ...]:
-        """Regulations a comparative question spans (empty when it concerns one)."""
-        if len(self.topics) >= 2:
+        """Regulations the question spans: two or more named, or a comparison across the
+        regulations it is about (empty when it concerns one)."""
+        if len(self.regulations) >= 2:
+            return self.regulations
+        if "comparison" in self.intents and len(self.topics) >= 2:
             return self.topics
         return ()
 
@@ -209,9 +215,13 @@ def _commentators(text: str, corpus: Corpus, wants_commentary: bool) -> list[str
     return found
 
 
-def _resolve(corpus: Corpus, text: str) -> list[Reference]:
+def _resolve(corpus: Corpus, text: str, context: Sequence[str] = ()) -> list[Reference]:
+    """Article references of the text; a bare number takes the regulation of the
+    conversation (`context`) when there is exactly one ("and Article 5?")."""
     out: list[Reference] = []
     for ref in find_article_refs(text, corpus):
+        if ref.regulation is None and len(context) == 1:
+            ref = replace(ref, regulation=context[0])
         if ref.regulation is not None:
             exists = corpus.article(ref.regulation, ref.article) is not None
             resolved = Reference(ref.regulation, ref.article, "found" if exists else "missing")
@@ -275,27 +285,35 @@ def glossary_english(text: str, corpus: Corpus) -> list[str]:
 
 
 def analyse(question: str, corpus: Corpus, history: Sequence | None = None) -> Query:
-    """The one analysis of a (cleaned) question."""
-    previous = user_turns(history)[-1:] or [""]
-    previous_text = previous[0]
+    """The one analysis of a (cleaned) question, in the context of the conversation."""
+    return _analyse(question, corpus, user_turns(history))
+
+
+def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
+    # The previous turn is analysed in its own context, so a chain of follow-ups ("who must
+    # file?" → "and minors?" → "and the penalties?") keeps the subject and the regulations.
+    previous = _analyse(turns[-1], corpus, turns[:-1]) if turns else None
     named = regulation_mentions(question, corpus)
-    lang = "zh" if is_chinese(question) else "en"
-    followup = bool(previous_text) and not named and not find_article_refs(question, corpus) and (
-        bool(FOLLOW_UP.search(question)) or _content_size(question, corpus) <= 1)
-    standalone = f"{previous_text} {question}" if followup else question
-    carried = regulation_mentions(previous_text, corpus) if followup else []
-    regulations = tuple(dict.fromkeys([*named, *carried]))
+    size = _content_size(question, corpus)
+    followup = previous is not None and (
+        bool(STRONG_FOLLOW_UP.search(question))
+        or (bool(WEAK_FOLLOW_UP.search(question)) and size <= 2)
+        or (not named and not find_article_refs(question, corpus) and size <= 1))
+    standalone = f"{previous.standalone} {question}" if followup else question
+    # a regulation named in the follow-up replaces the ones carried over
+    regulations = tuple(named) if named or not followup else previous.regulations
     intents = {name for name, pattern in INTENTS.items() if pattern.search(question)}
     if followup and not intents:  # "and for minors?" keeps what the first turn asked about
-        intents = {name for name, pattern in INTENTS.items() if pattern.search(previous_text)}
-    topics = tuple(_topics(standalone, corpus, regulations))
+        intents = set(previous.intents)
+    topics = tuple(_topics(question if named else standalone, corpus, regulations))
     if len(topics) < 2 and ALL_REGULATIONS.search(standalone):
         topics = tuple(corpus.regulation_ids)
     commentators = _commentators(question, corpus, "commentary" in intents)
+    lang = "zh" if is_chinese(question) else "en"
     return Query(
         text=question, standalone=standalone, lang=lang, regulations=regulations, topics=topics,
-        references=tuple(_resolve(corpus, question)), commentators=tuple(commentators),
-        intents=frozenset(intents),
+        references=tuple(_resolve(corpus, question, regulations if followup else ())),
+        commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
         out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators))

@@ -19,7 +19,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .chunking import article_source_id, commentary_source_id
-from .corpus import Corpus
+from .corpus import KEY_ROLES, Corpus
 from .index import IndexParts
 from .query import Query, analyse
 from .ranker import RETRIEVERS, Ranker, features_for
@@ -27,8 +27,6 @@ from .ranker import RETRIEVERS, Ranker, features_for
 RRF_K = 60
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
-ROLE_OF_INTENT = {"purpose": "purpose", "scope": "scope", "definitions": "definitions", "penalties": "penalties",
-                  "filing": "filing", "dates": "dates"}
 
 
 @dataclass(frozen=True)
@@ -88,9 +86,9 @@ def collapse(nodes: Sequence[NodeWithScore], chunks: dict) -> list[tuple[str, st
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Which retrievers run and how much each counts. Every prior here is kept only because
-    it won an ablation with a paired test on held-out and external questions
-    (eval/analysis.md); the eval baselines switch them off."""
+    """Which retrievers run and how much each counts. With a fitted ranker (the default) the
+    weights and priors below only matter for the fallback, reciprocal rank fusion; the eval
+    switches each rule off in an ablation (eval/analysis.md)."""
 
     dense: float = 1.0
     bm25: float = 1.0
@@ -233,9 +231,13 @@ class HybridRetriever(BaseRetriever):
         """Candidate sources (everything a retriever found) and their ranker features."""
         runs = {name: [(src, score) for src, _, score in ranking]
                 for name, ranking in zip(names, rankings, strict=True) if name in RETRIEVERS}
-        candidates = list(dict.fromkeys(src for run in runs.values() for src, _ in run))
         references = {article_source_id(reg, n) for r in query.references
-                      if r.regulation is None for reg, n in r.candidates}
+                      if r.regulation is None for reg, n in r.candidates} if self.settings.lookup \
+            else set()
+        # an article the question points at is a candidate even if no retriever found it
+        extra = [src for src in sorted(references) if self._allowed_source(src)]
+        candidates = list(dict.fromkeys([*(src for run in runs.values() for src, _ in run),
+                                         *extra]))
         rows = features_for(candidates, runs, topics=set(query.topics),
                             intent_keys=set(self._intent_sources(query)), references=references,
                             wants_commentary=query.wants("commentary") or bool(query.commentators),
@@ -253,7 +255,7 @@ class HybridRetriever(BaseRetriever):
         """The articles that hold what the question asks about (scope, definitions,
         penalties, filing, dates), as each regulation's front matter lists them; limited to
         the regulations the question concerns when it concerns any."""
-        roles = [ROLE_OF_INTENT[i] for i in sorted(query.intents) if i in ROLE_OF_INTENT]
+        roles = [i for i in sorted(query.intents) if i in KEY_ROLES]  # intents named as roles
         concerned = set(query.topics)
         out = []
         for regulation in self.corpus.regulations:

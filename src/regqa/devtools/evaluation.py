@@ -230,6 +230,9 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
                 invalid += 1
             if f"[{c.number}]" not in answers[q.id].text:
                 invalid += 1
+    everyone = [(answers[q.id].citations[0].hit.source_id in q.gold)
+                if answers[q.id].status in ("grounded", "partial") and answers[q.id].citations
+                else False for q in inside]
     zh_grounded = [q for q in questions if q.lang == "zh" and answers[q.id].citations
                    and answers[q.id].status in ("grounded", "partial")]
 
@@ -237,7 +240,8 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
         return float(np.mean(values)) if values else float("nan")
 
     return {
-        "first_citation_gold": mean(first), "citation_precision": mean(precision),
+        "first_citation_gold": mean(first), "first_citation_gold_all": mean(everyone),
+        "citation_precision": mean(precision),
         "citation_recall": mean(recall), "padded_dates": mean(padded),
         "abstention": mean([answers[q.id].status == "no_match" for q in outside]),
         "false_abstention": mean([answers[q.id].status == "no_match" for q in inside]),
@@ -252,11 +256,11 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
 
 
 _LLAMA: dict[int, Callable[[str], list[str]]] = {}
-_MASKED: dict[tuple[str, ...], object] = {}  # rankers refitted without a feature group
+_MASKED: dict[tuple, object] = {}  # rankers refitted for an ablation
 _DATA: dict[tuple, list] = {}  # ranker training rows, computed once per run
 
 
-def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
+def evaluate_file(qa, path: Path, log=print) -> dict:
     """Every system, ablation and answer metric on one question file."""
     corpus = qa.corpus
     questions = load_questions(path, corpus)
@@ -272,12 +276,14 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
     fitted = qa.ranker
     systems = {"regqa": (REGQA, ()), **{n: (s, ()) for n, s in BASELINES.items()}, **ABLATIONS}
     for name, (settings, mask) in systems.items():
-        if mask:
-            if (mask not in _MASKED) and fitted is not None:
-                _MASKED[mask] = fit_ranker(qa, [Path(qa.corpus.root).parent / "eval" / f
-                                                for f in DEV_SETS], mask=mask,
-                                           log=lambda *_: None)[0]
-            qa.ranker = _MASKED.get(mask, fitted)
+        if (mask or settings != REGQA) and settings.learned and fitted is not None:
+            # the ranker is refitted for the ablation: without the features, or on what the
+            # changed settings retrieve
+            if (settings, mask) not in _MASKED:
+                _MASKED[(settings, mask)] = fit_ranker(
+                    qa, [Path(qa.corpus.root).parent / "eval" / f for f in DEV_SETS], mask=mask,
+                    log=lambda *_: None, settings=settings)[0]
+            qa.ranker = _MASKED[(settings, mask)]
         started = time.perf_counter()
         ranked[name] = run(settings)
         seconds[name] = time.perf_counter() - started
@@ -302,8 +308,8 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
     cross = [q.id for q in inside if len({g.split("#")[0] for g in q.gold}) >= 2]
     by_lang = {lang: [q.id for q in inside if q.lang == lang] for lang in ("en", "zh")}
 
-    # evidence floors, fitted by 5-fold cross-validation on this file (reported), and on the
-    # whole file when calibrating
+    # how the evidence floors would fare fitted by 5-fold cross-validation on this file
+    # (reported only; the floors in use are fitted on the development set)
     hits = {q.id: qa.retrieve(queries[q.id], k=8) for q in questions}
     undecided = [q for q in questions if not queries[q.id].out_of_scope
                  and not queries[q.id].lookups]
@@ -313,12 +319,10 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
     for fold in range(5):
         test = order[fold::5]
         train = [q for q in order if q not in test]
-        floors = fit_evidence([(q.lang, strength(hits[q.id]), bool(q.gold)) for q in train],
-                              qa.evidence)
+        floors = fit_evidence([(queries[q.id].lang, strength(hits[q.id]), bool(q.gold))
+                               for q in train], qa.evidence)
         for q in test:
-            cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(q.lang)
-    fitted = fit_evidence([(q.lang, strength(hits[q.id]), bool(q.gold)) for q in undecided],
-                          qa.evidence)
+            cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(queries[q.id].lang)
     answers = {}
     for q in questions:
         decision = decide(queries[q.id], hits[q.id], corpus, qa.evidence)
@@ -340,7 +344,6 @@ def evaluate_file(qa, path: Path, log=print, calibrate: bool = False) -> dict:
                                                       if not q.gold] or [np.nan])),
                          "false_abstention": float(np.mean([cv_abstain[q.id] for q in undecided
                                                             if q.gold] or [np.nan]))},
-            "fitted_floors": {"en": fitted.en, "zh": fitted.zh},
             "misses": [(q.id, q.kind, q.question, q.gold, ranked["regqa"][q.id][:3])
                        for q in inside if not ranked["regqa"][q.id]
                        or ranked["regqa"][q.id][0] not in q.gold],
@@ -381,7 +384,9 @@ def render_report(result: dict, role: str) -> str:
                      f"{row['mrr@10']:.3f} |")
     a = result["answers"]
     lines += ["", "## Answers (offline)", "",
-              f"- First citation is gold: {a['first_citation_gold']:.3f}",
+              f"- First citation is gold: {a['first_citation_gold']:.3f} of answered in-scope "
+              f"questions; {a['first_citation_gold_all']:.3f} of all in-scope (a refusal counts "
+              "as a miss)",
               f"- Citation precision {a['citation_precision']:.3f}, recall {a['citation_recall']:.3f}",
               f"- Padded with the closing date article when dates were not asked: {a['padded_dates']:.3f}",
               f"- Abstention on out-of-scope ({a['n_out']}): {a['abstention']:.3f}; false abstention "
@@ -412,7 +417,7 @@ def calibrate_floors(qa, path: Path) -> Evidence:
         query = qa.analyse(q.question, history_of(q))
         if query.out_of_scope or query.lookups:
             continue
-        rows.append((q.lang, strength(qa.retrieve(query, k=8)), bool(q.gold)))
+        rows.append((query.lang, strength(qa.retrieve(query, k=8)), bool(q.gold)))
     return fit_evidence(rows, qa.evidence)
 
 
@@ -430,6 +435,13 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
                           f"fitted on {calibrate_from.name}: highest floor with false "
                           f"abstention <= {FALSE_ABSTENTION_BOUND} per language")
         log(f"calibrated evidence floors: {fitted}")
+    seen: dict[str, str] = {}
+    for path, role, _ in files:
+        for q in load_questions(path, qa.corpus):
+            key = " ".join(q.question.lower().split())
+            if key in seen and seen[key] != role:
+                log(f"warning: {path.name}:{q.id} repeats a {seen[key]} question")
+            seen.setdefault(key, role)
     for path, role, out in files:
         log(f"{path.name} ({role})")
         result = evaluate_file(qa, path, log=log)
@@ -439,16 +451,19 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
     return results
 
 
-def ranker_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
-    """(question id, candidates, feature rows, gold) for every in-scope question of the files."""
-    key = (id(qa), tuple(str(p) for p in paths))
+def ranker_data(qa, paths: Sequence[Path], settings: SearchSettings = REGQA
+                ) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
+    """(question id, candidates, feature rows, gold) for every in-scope question of the files,
+    with the retrievers that `settings` runs."""
+    key = (id(qa), tuple(str(p) for p in paths), settings)
     if key not in _DATA:
-        _DATA[key] = _ranker_data(qa, paths)
+        _DATA[key] = _ranker_data(qa, paths, settings)
     return _DATA[key]
 
 
-def _ranker_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
-    retriever = qa.retriever(k=10)
+def _ranker_data(qa, paths: Sequence[Path], settings: SearchSettings
+                 ) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
+    retriever = qa.retriever(k=10, settings=settings)
     data = []
     for path in paths:
         for q in load_questions(path, qa.corpus):
@@ -474,7 +489,8 @@ def _hit1(ranker, data) -> float:
                           for _, cands, rows, gold in data if cands]))
 
 
-def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print):
+def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print,
+               settings: SearchSettings = REGQA):
     """Fit the ranker on development questions; the regularisation is chosen by 5-fold
     cross-validation (folds by question) on hit@1. Features named in `mask` are zeroed
     (an ablation: the refitted ranker gives them no weight)."""
@@ -482,7 +498,7 @@ def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print):
 
     columns = [FEATURES.index(name) for name in mask]
     data = []
-    for qid, cands, rows, gold in ranker_data(qa, paths):
+    for qid, cands, rows, gold in ranker_data(qa, paths, settings):
         rows = rows.copy()
         rows[:, columns] = 0.0
         data.append((qid, cands, rows, gold))
