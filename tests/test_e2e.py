@@ -93,5 +93,6 @@ def test_comparative_question_cites_each_regulation_it_spans(qa):
     cited = {(c.hit.regulation, c.hit.article) for c in answer.citations}
     assert {("algorithmic-recommendation-2021", 24), ("deep-synthesis-2022", 19),
             ("genai-2023", 17)} <= cited
-    assert "**Interim Measures for the Management of Generative Artificial Intelligence " \
-           "Services**" in answer.text  # grouped by regulation
+    assert "| Regulation | Article | Rule |" in answer.text  # a comparison is a table
+    assert "| Interim Measures for the Management of Generative Artificial Intelligence " \
+           "Services | Generative AI Measures, Art. 17 |" in answer.text

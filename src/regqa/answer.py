@@ -180,7 +180,7 @@ class Answerer:
         for item in scored[1:]:
             if len(chosen) >= MAX_ARTICLES:
                 break
-            if best > 0 and item[1] >= RELEVANT * best and item[5] < 6:
+            if best > 0 and item[1] >= RELEVANT * best and item[5] < 6 and len(chosen) < 3:
                 chosen.append(item)
         for regulation_id in query.spans:
             if all(c[0].regulation != regulation_id for c in chosen):
@@ -188,7 +188,7 @@ class Answerer:
                 if extra is not None:
                     chosen.append(extra)
         for target in self.referenced([c[0] for c in chosen], [s[0] for s in scored]):
-            if len(chosen) < MAX_ARTICLES + 1:
+            if len(chosen) < MAX_ARTICLES + 2:
                 chosen.append(next(s for s in scored if s[0] is target))
         out = [(hit, top, en, zh, lead) for hit, top, en, zh, lead, _ in chosen]
         if wants_commentary and commentary:

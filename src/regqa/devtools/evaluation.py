@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..api import ASK_DEPTH
 from ..chunking import article_source_id, commentary_source_id
 from ..corpus import Corpus
-from ..decision import Evidence, decide, strength
+from ..decision import Evidence, strength
 from ..errors import InputError
 from ..retrieval import SearchSettings
 from ..text import is_chinese
@@ -310,7 +311,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
 
     # how the evidence floors would fare fitted by 5-fold cross-validation on this file
     # (reported only; the floors in use are fitted on the development set)
-    hits = {q.id: qa.retrieve(queries[q.id], k=8) for q in questions}
+    hits = {q.id: qa.retrieve(queries[q.id], k=ASK_DEPTH) for q in questions}
     undecided = [q for q in questions if not queries[q.id].out_of_scope
                  and not queries[q.id].lookups]
     order = list(undecided)
@@ -323,11 +324,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
                                for q in train], qa.evidence)
         for q in test:
             cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(queries[q.id].lang)
-    answers = {}
-    for q in questions:
-        decision = decide(queries[q.id], hits[q.id], corpus, qa.evidence)
-        answers[q.id] = qa.answerer.offline(queries[q.id], hits[q.id], decision,
-                                            strength(hits[q.id]))
+    answers = {q.id: qa.answer(queries[q.id]) for q in questions}
     return {"file": str(path), "n": len(questions), "n_in": len(inside),
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
@@ -417,7 +414,7 @@ def calibrate_floors(qa, path: Path) -> Evidence:
         query = qa.analyse(q.question, history_of(q))
         if query.out_of_scope or query.lookups:
             continue
-        rows.append((query.lang, strength(qa.retrieve(query, k=8)), bool(q.gold)))
+        rows.append((query.lang, strength(qa.retrieve(query, k=ASK_DEPTH)), bool(q.gold)))
     return fit_evidence(rows, qa.evidence)
 
 
