@@ -168,7 +168,7 @@ def test_citation_link_opens_the_source_scrolled_to_the_highlighted_quote(fake, 
     assert mark.inner_text().startswith("Where services may cause confusion")
     page.wait_for_function("""() => { const m = document.querySelector('#regqa-sources mark.regqa-hl');
         const r = m.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""",
-                           timeout=5000)
+                           timeout=TIMEOUT)
     card = page.locator("#regqa-sources .regqa-active .regqa-source[data-cite='1']")
     text = card.inner_text()
     assert "Provisions on the Administration of Deep Synthesis" in text
@@ -187,13 +187,13 @@ def test_sources_belong_to_their_answer(fake, browser):
     assert "Algorithmic Recommendation Provisions, Art. 17" in active.inner_text()
     answers(page).nth(0).locator("p").first.click()
     page.wait_for_function("document.querySelector('#regqa-sources .regqa-active')"
-                           ".dataset.answer === '0'", timeout=5000)
+                           ".dataset.answer === '0'", timeout=TIMEOUT)
     assert "Deep Synthesis Provisions, Art. 17" in active.inner_text()
     assert "Algorithmic Recommendation" not in active.inner_text()
     # [2] of the first answer opens the first answer's second source
     answers(page).nth(0).locator("a", has_text="[2]").first.click()
     page.locator("#regqa-sources .regqa-active .regqa-source[data-cite='2'] mark.regqa-hl"
-                 ).wait_for(timeout=5000)
+                 ).wait_for(timeout=TIMEOUT)
     assert "Generative AI Measures, Art. 12" in active.inner_text()
 
 
@@ -218,7 +218,7 @@ def test_chinese_question_expands_the_official_chinese_and_copy_gives_the_full_c
         "可能导致公众混淆或者误认的，应当进行显著标识。"
     card.locator("button.regqa-copy").click()
     page.wait_for_function("document.querySelector('#regqa-sources .regqa-active "
-                           "button.regqa-copy').textContent === 'Copied'", timeout=5000)
+                           "button.regqa-copy').textContent === 'Copied'", timeout=TIMEOUT)
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == ("Provisions on the Administration of Deep Synthesis of Internet Information "
                       "Services, Art. 17 (in force 2023-01-10), unofficial translation by regqa; "
@@ -322,7 +322,7 @@ def test_new_answer_is_scrolled_to_its_start_and_the_box_stays_in_view(fake, bro
         const row = rows[rows.length - 1].getBoundingClientRect();
         const wrap = document.querySelector('#regqa-chat .bubble-wrap').getBoundingClientRect();
         const top = Math.max(wrap.top, 0);
-        return row.top >= top - 6 && row.top <= top + 40; }""", timeout=5000)
+        return row.top >= top - 6 && row.top <= top + 40; }""", timeout=TIMEOUT)
     assert reply.locator("a", has_text="[1]").first.is_visible()
     box = page.locator("#regqa-input textarea").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 800
@@ -340,7 +340,7 @@ def test_narrow_400px_layout_is_usable(fake, browser):
     reply.locator("a", has_text="[1]").first.click()
     page.wait_for_function("""() => { const m = document.querySelector('#regqa-sources mark.regqa-hl');
         if (!m) return false; const r = m.getBoundingClientRect();
-        return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= 400; }""", timeout=5000)
+        return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= 400; }""", timeout=TIMEOUT)
     page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "regqa-400.png"),
                     full_page=True)
 
