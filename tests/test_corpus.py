@@ -27,7 +27,9 @@ def test_real_corpus_records_the_cross_references_between_regulations():
     corpus = load_corpus(ROOT / "corpus")
     genai = {(r.from_article, r.regulation, r.article) for r in corpus.regulation("genai-2023").references}
     assert (12, "deep-synthesis-2022", None) in genai
-    assert (17, "algorithmic-recommendation-2021", None) in genai
+    assert (17, "algorithmic-recommendation-2021", 24) in genai  # filing follows AR Art. 24
+    ds = {(r.from_article, r.regulation, r.article) for r in corpus.regulation("deep-synthesis-2022").references}
+    assert (19, "algorithmic-recommendation-2021", 24) in ds
 
 
 @pytest.mark.parametrize(("numeral", "value"), [("一", 1), ("十", 10), ("十七", 17),

@@ -1,7 +1,7 @@
 """Stage 4c: a small learned ranker that fuses the retrievers' evidence for one candidate.
 
 Instead of hand-set fusion weights and priors, each candidate source gets a feature vector
-(its reciprocal rank and score in every retriever, whether its regulation is the one the
+(its reciprocal rank in every retriever, whether its regulation is the one the
 question is about, whether it holds the asked intent, whether it is commentary …) and a
 logistic model, trained on our development questions (`regqa eval --fit-ranker`), scores it.
 The weights are stored beside the index they were fitted with (`index/ranker.json`).
@@ -18,10 +18,11 @@ import numpy as np
 
 FILE = "ranker.json"
 RETRIEVERS = ("dense", "bm25", "e5", "bm25_zh")
+# Each kept because removing it (or its group: the Query's signals, from "topic" on) lost
+# on the held-out questions in a paired test (eval/analysis.md). Raw retriever scores and
+# retriever agreement were tried and did not win: deleted.
 FEATURES = (
     *(f"rr_{r}" for r in RETRIEVERS),  # 1 / (1 + rank), 0 when not retrieved
-    *(f"score_{r}" for r in RETRIEVERS),  # score / the best score of that retriever
-    "found_by",  # share of the retrievers that ran which found it
     "topic", "off_topic", "intent_key", "reference",
     "commentary", "commentary_wanted", "dates_unasked", "purpose_unasked", "zh",
 )
@@ -46,20 +47,14 @@ def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, floa
                  purposes: set[str] = frozenset(), purpose_asked: bool = False, zh: bool
                  ) -> np.ndarray:
     """One row per candidate source id. `rankings` maps a retriever name to its collapsed
-    (source, score) list, best first."""
+    (source, score) list, best first (only the order is used)."""
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
     column = {name: i for i, name in enumerate(FEATURES)}
-    ran = [r for r in RETRIEVERS if r in rankings]
-    for name in ran:
-        ranking = rankings[name]
-        best = max((abs(s) for _, s in ranking), default=0.0) or 1.0
-        position = {src: (rank, score) for rank, (src, score) in enumerate(ranking)}
+    for name in (r for r in RETRIEVERS if r in rankings):
+        position = {src: rank for rank, (src, _) in enumerate(rankings[name])}
         for i, src in enumerate(candidates):
             if src in position:
-                rank, score = position[src]
-                rows[i, column[f"rr_{name}"]] = 1.0 / (1 + rank)
-                rows[i, column[f"score_{name}"]] = score / best
-                rows[i, column["found_by"]] += 1.0 / len(ran)
+                rows[i, column[f"rr_{name}"]] = 1.0 / (1 + position[src])
     for i, src in enumerate(candidates):
         commentary = src.startswith("commentary:")
         regulation = None if commentary else src.split("#")[0]

@@ -101,7 +101,6 @@ class SearchSettings:
     learned: bool = True  # score candidates with the fitted ranker when there is one
     commentary_weight: float = 0.5
     off_topic_weight: float = 0.7
-    diversify: bool = True
 
 
 class HybridRetriever(BaseRetriever):
@@ -214,8 +213,6 @@ class HybridRetriever(BaseRetriever):
         if s.lookup:
             looked_up = [src for src in self._lookups(query) if self._allowed_source(src)]
         ranked = sorted(scores, key=lambda src: -scores[src])
-        if s.diversify:
-            ranked = self._diversify(query, ranked)
         order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
@@ -264,20 +261,6 @@ class HybridRetriever(BaseRetriever):
             for role in roles:
                 out += [article_source_id(regulation.id, n) for n in regulation.key(role)]
         return [src for src in dict.fromkeys(out) if self._allowed_source(src)]
-
-    def _diversify(self, query: Query, ranked: list[str]) -> list[str]:
-        """For a question spanning regulations ("how do the three rules differ on labelling?"),
-        lift the best article of each regulation concerned to the top, in rank order."""
-        wanted = [r for r in query.spans if not self.regulations or r in self.regulations]
-        if not wanted:
-            return ranked
-        lifted = []
-        for regulation_id in wanted:
-            best = next((src for src in ranked if src.split("#")[0] == regulation_id), None)
-            if best is not None:
-                lifted.append(best)
-        lifted.sort(key=ranked.index)
-        return lifted + [src for src in ranked if src not in lifted]
 
     def _adjust(self, query: Query, scores: dict[str, float]) -> dict[str, float]:
         s = self.settings

@@ -37,7 +37,7 @@ FALSE_ABSTENTION_BOUND = 0.0
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, intent=0.0, commentary_weight=1.0, off_topic_weight=1.0,
-                       diversify=False, learned=False)
+                       learned=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
@@ -48,18 +48,17 @@ BASELINES = {
 ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- learned ranker (hand-set RRF priors)": (replace(REGQA, learned=False), ()),
     "- lookups": (replace(REGQA, lookup=False), ()),
-    "- diversify across regulations": (replace(REGQA, diversify=False), ()),
     "+ glossary English for Chinese": (replace(REGQA, glossary=True), ()),
     "+ e5 for English": (replace(REGQA, e5_for_english=True), ()),
+    "- Query features (all below)": (REGQA, ("topic", "off_topic", "intent_key", "reference",
+                                             "commentary", "commentary_wanted", "dates_unasked",
+                                             "purpose_unasked")),
     "- feature: topic / off-topic": (REGQA, ("topic", "off_topic")),
     "- feature: intent key articles": (REGQA, ("intent_key",)),
     "- feature: bare article reference": (REGQA, ("reference",)),
     "- feature: commentary wanted": (REGQA, ("commentary", "commentary_wanted")),
     "- feature: closing date article unasked": (REGQA, ("dates_unasked",)),
     "- feature: purpose article unasked": (REGQA, ("purpose_unasked",)),
-    "- feature: retriever scores": (REGQA, tuple(f"score_{r}" for r in
-                                                 ("dense", "bm25", "e5", "bm25_zh"))),
-    "- feature: agreement (found by)": (REGQA, ("found_by",)),
 }
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl")
 
@@ -325,7 +324,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
         for q in test:
             cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(queries[q.id].lang)
     answers = {q.id: qa.answer(queries[q.id]) for q in questions}
-    return {"file": str(path), "n": len(questions), "n_in": len(inside),
+    return {"file": str(path), "n": len(questions), "n_in": len(inside), "per_query": scores,
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
                       else float("nan") for m in METRICS}, "n_cross": len(cross),
@@ -445,7 +444,35 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_report(result, role), encoding="utf-8")
         results[path.name] = result
+    held = [r for (path, role, _) in files if role == "held-out" for r in [results[path.name]]]
+    if len(held) > 1:
+        pooled = render_pooled(held)
+        (files[0][2].parent / "pooled-held-out.md").write_text(pooled, encoding="utf-8")
+    for result in results.values():
+        result.pop("per_query")
     return results
+
+
+def render_pooled(results: Sequence[dict]) -> str:
+    """Every system and ablation on all held-out questions together: the paired tests that
+    decide which rules are kept have more power than per file."""
+    names = list(results[0]["per_query"])
+    pooled = {name: {m: [v for r in results for v in r["per_query"][name][m].values()]
+                     for m in METRICS} for name in names}
+    ours = pooled["regqa"]
+    files = ", ".join(f"`{Path(r['file']).name}`" for r in results)
+    lines = [f"# Pooled held-out questions ({len(ours['hit_rate@1'])} in scope: {files})", "",
+             "p: paired randomisation test against regqa over the pooled questions. A rule "
+             "or feature group is kept only when removing it loses with p < 0.05 here or on "
+             "the external set.", "",
+             "| system | hit@1 | recall@5 | MRR@10 | p hit@1 | p MRR |", "|---|---|---|---|---|---|"]
+    for name in names:
+        row = pooled[name]
+        means = " | ".join(f"{np.mean(row[m]):.3f}" for m in METRICS)
+        p = ("", "") if name == "regqa" else (f"{paired_p(ours['hit_rate@1'], row['hit_rate@1']):.3f}",
+                                              f"{paired_p(ours['mrr@10'], row['mrr@10']):.3f}")
+        lines.append(f"| {name} | {means} | {p[0]} | {p[1]} |")
+    return "\n".join(lines) + "\n"
 
 
 def ranker_data(qa, paths: Sequence[Path], settings: SearchSettings = REGQA
