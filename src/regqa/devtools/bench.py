@@ -201,8 +201,8 @@ def cold_start_once(corpus_dir: str | None, index_dir: str | None) -> dict[str, 
 
 def index_build(qa: RegQA) -> dict[str, float]:
     """A full build (with fresh models, so their loading counts) into a temporary folder."""
-    from .index import build_index
-    from .models import Models
+    from ..index import build_index
+    from ..models import Models
 
     with tempfile.TemporaryDirectory(prefix="regqa-bench-") as tmp:
         started = time.perf_counter()
