@@ -458,3 +458,13 @@ def test_real_app_two_users_do_not_share_history(real_app, browser):
     ask(first, "genai art. 9")
     assert "Art. 9" in first.locator("#regqa-chat").inner_text()
     assert "Art. 9" not in second.locator("#regqa-chat").inner_text()
+
+
+def test_real_app_answers_a_follow_up_in_context(real_app, browser):
+    # regression: Gradio 6 sends message content as blocks and the chat kept escaped Markdown,
+    # so "And what are the penalties?" lost its subject and got no_match
+    page = open_page(browser, real_app.url)
+    ask(page, "Do deep synthesis providers have to file their algorithms?")
+    reply = ask(page, "And what are the penalties?")
+    # in context: answered from the Deep Synthesis Provisions the first turn was about
+    assert reply.inner_text().startswith("Under Deep Synthesis Provisions, Art.")
