@@ -131,7 +131,10 @@ def cmd_eval(args) -> int:
     root = project_root()
     out = Path(args.out or root / "eval" / "reports")
     if args.questions:
-        files = [(Path(f), "as given", out / f"{Path(f).stem}.md") for f in args.questions]
+        # a file from outside this repository (the shared external set) is reported by
+        # question id only: its sentences are not ours to copy into eval/reports/
+        files = [(Path(f), "as given" if Path(f).resolve().is_relative_to(root) else "external",
+                  out / f"{Path(f).stem}.md") for f in args.questions]
     else:
         # Development sets are for fitting; the held-out sets (written separately, never
         # tuned on) and the external real-world set are the estimate.

@@ -441,6 +441,10 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path |
     for path, role, out in files:
         log(f"{path.name} ({role})")
         result = evaluate_file(qa, path, log=log)
+        if role == "external":  # someone else's sentences: reported by id, never copied
+            result["misses"] = [(i, k, "", g, t) for i, k, _, g, t in result["misses"]]
+            result["abstention_errors"] = [(i, k, "", st) for i, k, _, st in
+                                           result["abstention_errors"]]
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_report(result, role), encoding="utf-8")
         results[path.name] = result
