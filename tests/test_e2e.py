@@ -96,3 +96,9 @@ def test_comparative_question_cites_each_regulation_it_spans(qa):
     assert "| Regulation | Article | Rule |" in answer.text  # a comparison is a table
     assert "| Interim Measures for the Management of Generative Artificial Intelligence " \
            "Services | Generative AI Measures, Art. 17 |" in answer.text
+
+
+def test_k_up_to_the_corpus_size_returns_k_sources(qa):
+    # regression: with k=97 only 42 sources came back, though the README promises a clamp
+    assert len(qa.retrieve("labels", k=97)) == 97
+    assert len(qa.retrieve("labels", k=10_000)) == qa.size

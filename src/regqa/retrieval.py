@@ -119,8 +119,9 @@ class HybridRetriever(BaseRetriever):
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
         self._about = {commentary_source_id(d.id): set(d.regulations) for d in corpus.commentary}
-        # A filter must not shorten the list: search every chunk when one is set.
-        self.depth = len(parts.chunks) if (self.regulations or self.kinds) else DEPTH
+        # A filter or a long list must not come back short: search every chunk then.
+        self.depth = len(parts.chunks) if (self.regulations or self.kinds or k > DEPTH // 3) \
+            else DEPTH
 
     def _allowed_source(self, source: str) -> bool:
         kind = "commentary" if source.startswith("commentary:") else "article"
