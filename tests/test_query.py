@@ -12,6 +12,18 @@ def corpus(fake_qa):
     return fake_qa.corpus
 
 
+@pytest.fixture(scope="module")
+def two(corpus):
+    """The toy corpus with a second regulation that has the same article numbers."""
+    from dataclasses import replace
+
+    from regqa.corpus import Corpus
+
+    second = replace(corpus.regulations[0], id="toy-2025", short_title="Toy Rules 2025",
+                     aliases=("newer toy rules",), title="Newer toy rules", title_zh="新玩具规定")
+    return Corpus(corpus.root, (corpus.regulations[0], second), (), corpus.glossary, "x")
+
+
 @pytest.mark.parametrize("question", [
     "What does Article 3 of the GDPR say?",
     "What does Article 2 of the EU AI Act require?",
@@ -90,14 +102,7 @@ def test_intents_are_read_from_english_and_chinese(corpus):
     assert "filing" in analyse("需要备案吗？", corpus).intents
 
 
-def test_an_ambiguous_article_number_lists_each_candidate(corpus):
-    from dataclasses import replace
-
-    from regqa.corpus import Corpus
-
-    second = replace(corpus.regulations[0], id="toy-2025", short_title="Toy Rules 2025",
-                     aliases=("newer toy rules",), title="Newer toy rules", title_zh="新玩具规定")
-    two = Corpus(corpus.root, (corpus.regulations[0], second), (), corpus.glossary, "x")
+def test_an_ambiguous_article_number_lists_each_candidate(two):
     query = analyse("Who enforces Article 4?", two)
     assert query.references[0].status == "ambiguous"
     decision = decide(query, [], two, Evidence())
@@ -129,14 +134,7 @@ def test_asking_for_a_figure_the_rules_do_not_set_is_partial(fake_qa, corpus):
     assert decide(refund, hits, corpus, Evidence(en=0.0, zh=0.0)).status == "grounded"
 
 
-def test_a_follow_up_naming_another_regulation_keeps_the_question(corpus):
-    from dataclasses import replace
-
-    from regqa.corpus import Corpus
-
-    second = replace(corpus.regulations[0], id="toy-2025", short_title="Toy Rules 2025",
-                     aliases=("newer toy rules",), title="Newer toy rules", title_zh="新玩具规定")
-    two = Corpus(corpus.root, (corpus.regulations[0], second), (), corpus.glossary, "x")
+def test_a_follow_up_naming_another_regulation_keeps_the_question(two):
     history = [{"role": "user", "content": "What is the fine under toy art. 4?"}]
     query = analyse("And under the newer toy rules?", two, history)
     assert query.followup and query.regulations == ("toy-2025",)
