@@ -124,7 +124,7 @@ class Answerer:
             from .lexical import corpus_tokenizer
 
             self.tokenizer = corpus_tokenizer(self.corpus)
-        return self.tokenizer.words(text)
+        return self.tokenizer(text)  # words and bigrams, as the Chinese retriever reads them
 
     # -- evidence ----------------------------------------------------------------------------
     def unit_scores(self, query: Query, text: str, lang: str) -> list[tuple[float, str]]:
