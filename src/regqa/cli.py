@@ -140,6 +140,7 @@ def cmd_eval(args) -> int:
         # tuned on) and the external real-world set are the estimate.
         files = [(root / "eval" / name, role, out / f"{Path(name).stem}.md") for name, role in
                  (("questions.jsonl", "development"), ("dev-users.jsonl", "development"),
+                  ("dev-users-2.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
@@ -148,10 +149,10 @@ def cmd_eval(args) -> int:
     for path, _, _ in files:  # report every bad file before spending minutes on the others
         load_questions(path, qa.corpus)
     if args.fit_ranker:
-        from .devtools.evaluation import fit_ranker
+        from .devtools.evaluation import DEV_SETS, fit_ranker
         from .ranker import write_ranker
 
-        dev = [root / "eval" / "questions.jsonl", root / "eval" / "dev-users.jsonl"]
+        dev = [root / "eval" / name for name in DEV_SETS]
         ranker, (c, cv) = fit_ranker(qa, dev)
         path = write_ranker(Path(args.index_dir or root / "index"), qa.parts.manifest, ranker,
                             f"fitted on {', '.join(p.name for p in dev)}; C={c} chosen by 5-fold "

@@ -60,7 +60,7 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- feature: closing date article unasked": (REGQA, ("dates_unasked",)),
     "- feature: purpose article unasked": (REGQA, ("purpose_unasked",)),
 }
-DEV_SETS = ("questions.jsonl", "dev-users.jsonl")
+DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 
 
 @dataclass(frozen=True)
