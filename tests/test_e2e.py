@@ -102,3 +102,21 @@ def test_k_up_to_the_corpus_size_returns_k_sources(qa):
     # regression: with k=97 only 42 sources came back, though the README promises a clamp
     assert len(qa.retrieve("labels", k=97)) == 97
     assert len(qa.retrieve("labels", k=10_000)) == qa.size
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("GenAI Art. 30", "the Generative AI Measures have articles 1–24 (24 in all); there is no "
+                      "Article 30"),
+    ("AR Art. 40", "the Algorithmic Recommendation Provisions have articles 1–35 (35 in all); "
+                   "there is no Article 40"),
+])
+def test_the_lawyers_nonexistent_articles_are_named_as_such(qa, question, reason):
+    answer = qa.ask(question)
+    assert (answer.status, answer.reason, answer.citations) == ("no_match", reason, ())
+
+
+@pytest.mark.parametrize("question", ["What are the penalties?", "Who must label content?"])
+def test_the_regulation_filter_narrows_without_refusing(qa, question):
+    answer = qa.ask(question, regulations=["deep-synthesis-2022"])
+    assert answer.status == "grounded"
+    assert {c.hit.regulation for c in answer.citations} == {"deep-synthesis-2022"}
