@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from llama_index.core.schema import NodeWithScore
 
+from .chunking import key_sources
 from .corpus import Corpus
 from .decision import Decision
 from .query import Query
@@ -117,7 +118,7 @@ class Answerer:
         articles = [a for r in corpus.regulations for a in r.articles]
         self._idf_en = _idf([set(en_terms(a.text)) for a in articles])
         self._idf_zh = _idf([set(self._zh(a.text_zh)) for a in articles if a.text_zh])
-        self._dates = {f"{r.id}#{n}" for r in corpus.regulations for n in r.key("dates")}
+        self._dates = set(key_sources(corpus, "dates"))
 
     def _zh(self, text: str) -> list[str]:
         if self.tokenizer is None:

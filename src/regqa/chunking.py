@@ -9,7 +9,7 @@ article is one more chunk (language "zh") for the multilingual retrievers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from llama_index.core.schema import TextNode
@@ -48,6 +48,14 @@ def article_source_id(regulation: str, article: int) -> str:
 
 def commentary_source_id(doc_id: str) -> str:
     return f"commentary:{doc_id}"
+
+
+def key_sources(corpus: Corpus, role: str, regulations: Iterable[str] | None = None) -> list[str]:
+    """Source ids of the articles that play `role` (the front matter's `key_articles`), in
+    corpus order; only of `regulations` when given."""
+    wanted = None if regulations is None else set(regulations)
+    return [article_source_id(r.id, n) for r in corpus.regulations
+            if wanted is None or r.id in wanted for n in r.key(role)]
 
 
 def _pack(header: str, lead: str, pieces: list[str], fits: Callable[[str], bool]) -> list[str]:

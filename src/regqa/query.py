@@ -261,7 +261,7 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
     return None
 
 
-def _content_size(text: str, corpus: Corpus) -> int:
+def _content_size(text: str) -> int:
     """How much the turn says on its own: Chinese characters outside stop words, or English
     content words (never `split()` on Chinese)."""
     if is_chinese(text):
@@ -294,7 +294,7 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
     # file?" → "and minors?" → "and the penalties?") keeps the subject and the regulations.
     previous = _analyse(turns[-1], corpus, turns[:-1]) if turns else None
     named = regulation_mentions(question, corpus)
-    size = _content_size(question, corpus)
+    size = _content_size(question)
     followup = previous is not None and (
         bool(STRONG_FOLLOW_UP.search(question))
         or (bool(WEAK_FOLLOW_UP.search(question)) and size <= 2)

@@ -3,9 +3,10 @@
 Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 dense over
 English and official Chinese; jieba BM25 over the Chinese) each rank chunks of the `Query`'s
 standalone text. Every ranking is collapsed to sources (an article, or a commentary
-document) and the rankings are fused by weighted reciprocal rank fusion, with the articles
-that hold the asked intent (the corpus's `key_articles`) as one more ranking. Articles named
-with their regulation ("Art. 17 of the deep synthesis provisions") go first, by lookup.
+document) and the candidates are scored by the learned ranker (ranker.py) from their ranks
+and the Query's signals (topic, the articles holding the asked intent, …); without a fitted
+ranker, by weighted reciprocal rank fusion. Articles named with their regulation ("Art. 17 of
+the deep synthesis provisions") go first, by lookup.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .chunking import article_source_id, commentary_source_id
+from .chunking import article_source_id, commentary_source_id, key_sources
 from .corpus import KEY_ROLES, Corpus
 from .index import IndexParts
 from .query import Query, analyse
@@ -97,7 +98,6 @@ class SearchSettings:
     bm25_zh: float = 1.0
     lookup: bool = True
     glossary: bool = False  # dev sets: glossary-translated English queries hurt Chinese hit@1
-    intent: float = 0.0  # weight of the "key articles for the asked intent" ranking
     learned: bool = True  # score candidates with the fitted ranker when there is one
     commentary_weight: float = 0.5
     off_topic_weight: float = 0.7
@@ -111,10 +111,8 @@ class HybridRetriever(BaseRetriever):
                  settings: SearchSettings | None = None, ranker: Ranker | None = None) -> None:
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
-        self._dates = {article_source_id(r.id, n) for r in corpus.regulations
-                       for n in r.key("dates")}
-        self._purposes = {article_source_id(r.id, n) for r in corpus.regulations
-                          for n in r.key("purpose")}
+        self._dates = set(key_sources(corpus, "dates"))
+        self._purposes = set(key_sources(corpus, "purpose"))
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -152,7 +150,7 @@ class HybridRetriever(BaseRetriever):
     def _weight(self, name: str) -> float:
         s = self.settings
         return {"dense": s.dense, "bm25": s.bm25, "e5": s.e5, "bm25_zh": s.bm25_zh,
-                "reference": 1.0, "intent": s.intent}[name]
+                "reference": 1.0}[name]
 
     def _runs(self, query: Query) -> tuple[list[str], list, dict[str, float]]:
         """Each retriever's collapsed ranking of the query, and the best dense similarity of
@@ -160,7 +158,8 @@ class HybridRetriever(BaseRetriever):
         s, parts = self.settings, self.parts
         chinese = query.lang == "zh"
         text = query.standalone
-        english = " ".join(query.glossary_en) if chinese and s.glossary else text
+        # English retrievers read an English question, or a Chinese one's glossary terms
+        english = (" ".join(query.glossary_en) if s.glossary else "") if chinese else text
         rankings, names = [], []
         similarity: dict[str, float] = {}
 
@@ -174,7 +173,7 @@ class HybridRetriever(BaseRetriever):
                 for source, _, score in collapsed:
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
-        if english.strip() and not (chinese and not s.glossary):
+        if english.strip():
             if s.dense:
                 add("dense", s.dense, self._dense(parts.minilm, english), dense=not chinese)
             if s.bm25:
@@ -183,15 +182,16 @@ class HybridRetriever(BaseRetriever):
             add("e5", s.e5, self._dense(parts.e5, text), dense=chinese)
         if chinese and s.bm25_zh:
             add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, text, lexical=True), False)
-        bare = [article_source_id(reg, n) for r in query.references if r.regulation is None
-                for reg, n in r.candidates if self._allowed_source(article_source_id(reg, n))]
+        bare = [src for src in self._bare_references(query) if self._allowed_source(src)]
         if s.lookup and bare:  # "what does Article 17 say about labels?": a hint, not a lookup
             rankings.append([(src, "", 0.0) for src in bare])
             names.append("reference")
-        if s.intent and (intent_sources := self._intent_sources(query)):
-            rankings.append([(src, "", 0.0) for src in intent_sources])
-            names.append("intent")
         return names, rankings, similarity
+
+    def _bare_references(self, query: Query) -> list[str]:
+        """Articles a number with no regulation named could mean ("Article 17")."""
+        return [article_source_id(reg, n) for r in query.references if r.regulation is None
+                for reg, n in r.candidates]
 
     def _fused(self, query: Query, names, rankings, weights, similarity) -> list[Hit]:
         s = self.settings
@@ -229,9 +229,7 @@ class HybridRetriever(BaseRetriever):
         """Candidate sources (everything a retriever found) and their ranker features."""
         runs = {name: [(src, score) for src, _, score in ranking]
                 for name, ranking in zip(names, rankings, strict=True) if name in RETRIEVERS}
-        references = {article_source_id(reg, n) for r in query.references
-                      if r.regulation is None for reg, n in r.candidates} if self.settings.lookup \
-            else set()
+        references = set(self._bare_references(query)) if self.settings.lookup else set()
         # an article the question points at is a candidate even if no retriever found it
         extra = [src for src in sorted(references) if self._allowed_source(src)]
         candidates = list(dict.fromkeys([*(src for run in runs.values() for src, _ in run),
@@ -254,13 +252,8 @@ class HybridRetriever(BaseRetriever):
         penalties, filing, dates), as each regulation's front matter lists them; limited to
         the regulations the question concerns when it concerns any."""
         roles = [i for i in sorted(query.intents) if i in KEY_ROLES]  # intents named as roles
-        concerned = set(query.topics)
-        out = []
-        for regulation in self.corpus.regulations:
-            if concerned and regulation.id not in concerned:
-                continue
-            for role in roles:
-                out += [article_source_id(regulation.id, n) for n in regulation.key(role)]
+        out = [src for role in roles
+               for src in key_sources(self.corpus, role, query.topics or None)]
         return [src for src in dict.fromkeys(out) if self._allowed_source(src)]
 
     def _adjust(self, query: Query, scores: dict[str, float]) -> dict[str, float]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..api import ASK_DEPTH
-from ..chunking import article_source_id, commentary_source_id
+from ..chunking import article_source_id, commentary_source_id, key_sources
 from ..corpus import Corpus
 from ..decision import Evidence, strength
 from ..errors import InputError
@@ -36,8 +36,7 @@ MIN_PER_LANGUAGE = 15  # a floor is fitted for a language only with this many ex
 FALSE_ABSTENTION_BOUND = 0.0
 
 REGQA = SearchSettings()
-PLAIN = SearchSettings(lookup=False, intent=0.0, commentary_weight=1.0, off_topic_weight=1.0,
-                       learned=False)
+PLAIN = SearchSettings(lookup=False, commentary_weight=1.0, off_topic_weight=1.0, learned=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
@@ -210,7 +209,7 @@ def fit_evidence(items: Sequence[tuple[str, float, bool]], default: Evidence) ->
 def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus) -> dict:
     """Answer-level figures: first citation gold, citation precision/recall, padding,
     abstention, Chinese quotes, citation validity."""
-    dates = {f"{r.id}#{n}" for r in corpus.regulations for n in r.key("dates")}
+    dates = set(key_sources(corpus, "dates"))
     inside = [q for q in questions if q.gold]
     outside = [q for q in questions if not q.gold]
     answered = [q for q in inside if answers[q.id].status in ("grounded", "partial")]
