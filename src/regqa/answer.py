@@ -142,56 +142,48 @@ class Answerer:
         return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u)))
                  * (1.5 if figure and has_figure(u) else 1.0), u) for u in units(text)]
 
-    def best_units(self, query: Query, hit: Hit) -> tuple[float, tuple[str, ...], tuple[str, ...],
-                                                          str]:
-        """(best unit score, English quotes, Chinese quotes, lead unit) for one article."""
+    def citation(self, number: int, query: Query, hit: Hit) -> Citation:
+        """The [number] citation of a chosen source: an article's best English and Chinese
+        units and the one that leads; a commentary's matched paragraph."""
+        if hit.kind != "article":
+            return Citation(number, hit, (hit.matched.split("\n", 1)[-1],))
         en = self.unit_scores(query, hit.text, "en")
         zh = self.unit_scores(query, hit.text_zh, "zh") if hit.text_zh else []
         primary = zh if query.lang == "zh" and zh else en
-        top = max((s for s, _ in primary), default=0.0)
         body = [(s, u) for s, u in primary if not u.endswith((":", "："))] or primary
         lead = max(body, key=lambda pair: pair[0])[1] if body else ""
-        return top, _pick(en), _pick(zh), lead
+        return Citation(number, hit, _pick(en), _pick(zh), lead)
 
-    def choose(self, query: Query, hits: Sequence[Hit]
-               ) -> list[tuple[Hit, float, tuple, tuple, str]]:
-        """Articles to cite, best first, each with its quotes: the best hit, the best article of
-        every other regulation the question spans, and the articles the chosen ones refer to,
-        when retrieved."""
+    def choose(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
+        """Sources to cite, best first: the best hit, the best article of every other
+        regulation the question spans, and the articles the chosen ones refer to, when
+        retrieved; commentary first when the question asks what someone argued."""
         wants_commentary = query.wants("commentary") or bool(query.commentators)
         commentary = [h for h in hits if h.kind == "commentary"]
         named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
         if named and not query.references:
             # "what did Sheehan argue?": his commentary is the answer; an article beside it
             # would be padding
-            return [(named[0], 0.0, (), (), "")]
-        scored = []
-        for rank, hit in enumerate(hits):
-            if hit.kind != "article":
-                continue
-            if hit.source_id in self._dates and not query.wants("dates"):
-                continue  # the closing "in force from" article is padding unless asked
-            top, en, zh, lead = self.best_units(query, hit)
-            scored.append((hit, top, en, zh, lead, rank))
-        if not scored:
+            return [named[0]]
+        # the closing "in force from" article is padding unless dates are asked
+        articles = [h for h in hits if h.kind == "article"
+                    and (h.source_id not in self._dates or query.wants("dates"))]
+        if not articles:
             return []
         # The best article, then each other regulation the question spans, then what those
         # refer to. Runner-ups that are merely similar were padding: citing them (at any
         # relevance threshold tried on the development sets) cost more precision than it
         # gained recall.
-        chosen = [scored[0]]
+        chosen = [articles[0]]
         for regulation_id in query.spans:
-            if all(c[0].regulation != regulation_id for c in chosen):
-                extra = next((s for s in scored if s[0].regulation == regulation_id), None)
-                if extra is not None:
-                    chosen.append(extra)
-        for target in self.referenced([c[0] for c in chosen], [s[0] for s in scored]):
+            if all(c.regulation != regulation_id for c in chosen):
+                chosen += [h for h in articles if h.regulation == regulation_id][:1]
+        for target in self.referenced(chosen, articles):
             if len(chosen) < MAX_ARTICLES + 2:
-                chosen.append(next(s for s in scored if s[0] is target))
-        out = [(hit, top, en, zh, lead) for hit, top, en, zh, lead, _ in chosen]
+                chosen.append(target)
         if wants_commentary and commentary:
-            out.insert(0, (commentary[0], 0.0, (), (), ""))
-        return out
+            chosen.insert(0, commentary[0])
+        return chosen
 
     def referenced(self, chosen: Sequence[Hit], candidates: Sequence[Hit]) -> list[Hit]:
         """Articles the chosen ones point at (the corpus's recorded references), when
@@ -199,9 +191,7 @@ class Answerer:
         extra: list[Hit] = []
         for hit in chosen[:2]:
             regulation = self.corpus.regulation(hit.regulation)
-            for ref in regulation.references:
-                if ref.from_article != hit.article:
-                    continue
+            for ref in regulation.references_from(hit.article):
                 match = next((h for h in candidates if h.regulation == ref.regulation
                               and (ref.article is None or h.article == ref.article)
                               and h.source_id != hit.source_id), None)
@@ -227,18 +217,14 @@ class Answerer:
                               "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                               lang=lang)
             picked = [by_id[s] for s in decision.lookup if s in by_id]
+            # an article asked for by number is quoted whole
             citations = tuple(
                 Citation(n, hit, tuple(units(hit.text)), tuple(units(hit.text_zh)))
-                if hit.kind == "article" else
-                Citation(n, hit, (hit.matched.split("\n", 1)[-1],))
+                if hit.kind == "article" else self.citation(n, query, hit)
                 for n, hit in enumerate(picked, start=1))
         else:
-            chosen = self.choose(query, hits)
-            citations = tuple(Citation(n, hit, en, zh, lead)
-                              for n, (hit, _, en, zh, lead) in enumerate(chosen, start=1))
-            citations = tuple(c if c.hit.kind == "article" else
-                              Citation(c.number, c.hit, (c.hit.matched.split("\n", 1)[-1],))
-                              for c in citations)
+            citations = tuple(self.citation(n, query, hit)
+                              for n, hit in enumerate(self.choose(query, hits), start=1))
         if not citations:
             reason = "nothing retrieved can be quoted"
             return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),

@@ -107,6 +107,7 @@ class RegQA:
 
         return synthesise(self.llm, offline, self.corpus)
 
+
 def _referenced_hits(qa: RegQA, query: Query, hits: list[Hit],
                      regulations: Sequence[str] | None) -> list[Hit]:
     """Hits for the articles the two best articles refer to (the corpus's recorded
@@ -115,8 +116,8 @@ def _referenced_hits(qa: RegQA, query: Query, hits: list[Hit],
     have = {h.source_id for h in hits}
     extra: list[Hit] = []
     for hit in [h for h in hits if h.kind == "article"][:2]:
-        for ref in qa.corpus.regulation(hit.regulation).references:
-            if ref.from_article != hit.article or ref.regulation == hit.regulation:
+        for ref in qa.corpus.regulation(hit.regulation).references_from(hit.article):
+            if ref.regulation == hit.regulation:
                 continue
             if regulations and ref.regulation not in regulations:
                 continue
