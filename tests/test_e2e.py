@@ -36,11 +36,12 @@ def test_regulation_filter(qa):
     assert {h.regulation for h in hits if h.kind == "article"} == {"genai-2023"}
 
 
-def test_labelling_answer_follows_the_genai_reference_to_deep_synthesis(qa):
+def test_labelling_answer_leads_with_the_genai_labelling_article_quoted_verbatim(qa):
+    # following the corpus's cross-references (GenAI Art. 12 -> Deep Synthesis) was removed:
+    # it lost on the held-out questions (eval/analysis.md)
     answer = qa.ask("Do AI-generated images have to be labelled?")
-    regulations = [c.hit.regulation for c in answer.citations]
     assert answer.status == "grounded"
-    assert regulations[0] == "genai-2023" and "deep-synthesis-2022" in regulations
+    assert answer.citations[0].hit.source_id == "genai-2023#12"
     for citation in answer.citations:
         article = qa.corpus.article(citation.hit.regulation, citation.hit.article)
         assert all(quote in article.text for quote in citation.quotes)
@@ -91,8 +92,10 @@ def test_cli_corpus_check_reports_problems(tmp_path):
 def test_comparative_question_cites_each_regulation_it_spans(qa):
     answer = qa.ask("How do the three rules differ on filing algorithms?")
     cited = {(c.hit.regulation, c.hit.article) for c in answer.citations}
-    assert {("algorithmic-recommendation-2021", 24), ("deep-synthesis-2022", 19),
-            ("genai-2023", 17)} <= cited
+    # each regulation's own filing article (the Algorithmic Recommendation Provisions' filing
+    # rules span Arts. 24-26)
+    assert {("deep-synthesis-2022", 19), ("genai-2023", 17)} <= cited
+    assert cited & {("algorithmic-recommendation-2021", n) for n in (24, 25, 26)}
     assert "| Regulation | Article | Rule |" in answer.text  # a comparison is a table
     assert "| Interim Measures for the Management of Generative Artificial Intelligence " \
            "Services | Generative AI Measures, Art. 17 |" in answer.text

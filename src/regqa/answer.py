@@ -2,9 +2,8 @@
 
 The offline answer needs no LLM. It leads with the one sentence or numbered item of the
 corpus that best answers the question, then the supporting quotes grouped by regulation.
-It cites the best article, the best article of every other regulation the question spans,
-and the articles those refer to (the corpus's cross-references), never the closing "in
-force from" article unless dates are asked. A Chinese
+It cites the best article and the best article of every other regulation the question
+spans, never the closing "in force from" article unless dates are asked. A Chinese
 question is answered in Chinese, quoting the official text, with our English beneath.
 """
 
@@ -21,9 +20,8 @@ from .corpus import Corpus
 from .decision import Decision
 from .query import Query
 from .retrieval import Hit, hit_node
-from .text import ChineseTokenizer, en_terms, has_figure, units
+from .text import ChineseTokenizer, en_terms, units
 
-MAX_ARTICLES = 4
 MAX_QUOTES = 2
 ZH_NUMERALS = "零一二三四五六七八九"
 
@@ -138,9 +136,7 @@ class Answerer:
             source = query.standalone if query.lang == "en" else " ".join(query.glossary_en)
             wanted = set(en_terms(source))
             idf, tokenize = self._idf_en, en_terms
-        figure = query.wants("number")
-        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u)))
-                 * (1.5 if figure and has_figure(u) else 1.0), u) for u in units(text)]
+        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u))), u) for u in units(text)]
 
     def citation(self, number: int, query: Query, hit: Hit) -> Citation:
         """The [number] citation of a chosen source: an article's best English and Chinese
@@ -155,9 +151,9 @@ class Answerer:
         return Citation(number, hit, _pick(en), _pick(zh), lead)
 
     def choose(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
-        """Sources to cite, best first: the best hit, the best article of every other
-        regulation the question spans, and the articles the chosen ones refer to, when
-        retrieved; commentary first when the question asks what someone argued."""
+        """Sources to cite, best first: the best hit and the best article of every other
+        regulation the question spans; commentary first when the question asks what someone
+        argued."""
         wants_commentary = query.wants("commentary") or bool(query.commentators)
         commentary = [h for h in hits if h.kind == "commentary"]
         named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
@@ -170,34 +166,17 @@ class Answerer:
                     and (h.source_id not in self._dates or query.wants("dates"))]
         if not articles:
             return []
-        # The best article, then each other regulation the question spans, then what those
-        # refer to. Runner-ups that are merely similar were padding: citing them (at any
-        # relevance threshold tried on the development sets) cost more precision than it
-        # gained recall.
+        # The best article, then each other regulation the question spans. Runner-ups that are
+        # merely similar were padding: citing them (at any relevance threshold tried on the
+        # development sets) cost more precision than it gained recall. Following the corpus's
+        # cross-references from the cited articles lost on the held-out questions too.
         chosen = [articles[0]]
         for regulation_id in query.spans:
             if all(c.regulation != regulation_id for c in chosen):
                 chosen += [h for h in articles if h.regulation == regulation_id][:1]
-        for target in self.referenced(chosen, articles):
-            if len(chosen) < MAX_ARTICLES + 2:
-                chosen.append(target)
         if wants_commentary and commentary:
             chosen.insert(0, commentary[0])
         return chosen
-
-    def referenced(self, chosen: Sequence[Hit], candidates: Sequence[Hit]) -> list[Hit]:
-        """Articles the chosen ones point at (the corpus's recorded references), when
-        retrieval found them: GenAI Art. 12 -> DS Arts. 16-17, newer labelling rules, …"""
-        extra: list[Hit] = []
-        for hit in chosen[:2]:
-            regulation = self.corpus.regulation(hit.regulation)
-            for ref in regulation.references_from(hit.article):
-                match = next((h for h in candidates if h.regulation == ref.regulation
-                              and (ref.article is None or h.article == ref.article)
-                              and h.source_id != hit.source_id), None)
-                if match is not None and match not in chosen and match not in extra:
-                    extra.append(match)
-        return extra
 
     # -- the answer --------------------------------------------------------------------------
     def offline(self, query: Query, hits: Sequence[Hit], decision: Decision,

@@ -21,8 +21,8 @@ from .retrieval import Hit, HybridRetriever, SearchSettings
 from .validate import load_corpus
 
 KINDS = ("article", "commentary")
-# Sources an answer may draw on: deep enough that an article the best one refers to (GenAI
-# Art. 12 -> Deep Synthesis Arts. 16-17) is usually among them.
+# Sources an answer draws on: the best of each regulation a comparison spans must be among
+# them, and the closest ones are listed when nothing answers.
 ASK_DEPTH = 12
 
 
@@ -98,7 +98,6 @@ class RegQA:
     def answer(self, query: Query, regulations: Sequence[str] | None = None) -> Answer:
         """The answer to an analysed question (what `ask` returns)."""
         hits = self.retrieve(query, k=ASK_DEPTH, regulations=regulations)
-        hits = _referenced_hits(self, query, hits, regulations)
         decision = decide(query, hits, self.corpus, self.evidence)
         offline = self.answerer.offline(query, hits, decision, relevance=strength(hits))
         if self.llm is None or offline.status != "grounded":
@@ -106,31 +105,6 @@ class RegQA:
         from .llm import synthesise
 
         return synthesise(self.llm, offline, self.corpus)
-
-
-def _referenced_hits(qa: RegQA, query: Query, hits: list[Hit],
-                     regulations: Sequence[str] | None) -> list[Hit]:
-    """Hits for the articles the two best articles refer to (the corpus's recorded
-    references: GenAI Art. 12 -> the Deep Synthesis Provisions' labelling articles) when the
-    ranking did not bring them: a search within the referred regulation, then merged."""
-    have = {h.source_id for h in hits}
-    extra: list[Hit] = []
-    for hit in [h for h in hits if h.kind == "article"][:2]:
-        for ref in qa.corpus.regulation(hit.regulation).references_from(hit.article):
-            if ref.regulation == hit.regulation:
-                continue
-            if regulations and ref.regulation not in regulations:
-                continue
-            if any(h.regulation == ref.regulation and (ref.article in (None, h.article))
-                   for h in [*hits, *extra]):
-                continue
-            found = qa.retrieve(query, k=ASK_DEPTH, regulations=[ref.regulation],
-                                kinds=["article"])
-            best = next((h for h in found if ref.article in (None, h.article)
-                         and h.source_id not in have), None)
-            if best is not None:
-                extra.append(best)
-    return [*hits, *extra]
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,

@@ -98,10 +98,6 @@ class Regulation:
     # matter, e.g. a foreign law in English only): official-zh/<id>.md is then not required.
     official_zh: bool = True
 
-    def references_from(self, number: int) -> tuple[Reference, ...]:
-        """What Article `number` points at, as the front matter records it."""
-        return tuple(r for r in self.references if r.from_article == number)
-
     def key(self, role: str) -> tuple[int, ...]:
         """Article numbers that play `role` ("scope", "definitions", "penalties", ...)."""
         return dict(self.key_articles).get(role, ())

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from .corpus import Corpus
 from .query import Query
-from .text import has_figure
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 
@@ -77,10 +76,4 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
         return Decision("no_match", "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
         return Decision("no_match", "no provision in the corpus is close enough to the question")
-    lead = next((h for h in hits if h.kind == "article"), None)
-    if query.wants("number") and lead is not None and not has_figure(lead.text):
-        # "within how many hours must we report…?" where the rules set no figure: say so
-        # rather than let a quote look like an answer
-        return Decision("partial", "the provisions closest to the question set no specific "
-                                   "figure, deadline or amount for it")
     return Decision("grounded")

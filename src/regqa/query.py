@@ -44,11 +44,6 @@ INTENTS: dict[str, re.Pattern] = {
     "purpose": re.compile(
         r"\b(why|purpose|aim|goal|legal basis|based on which laws?|rationale)\b"
         r"|为什么|目的|宗旨|依据|上位法|出台", re.I),
-    # asks for a figure: a deadline, a count, an amount, a period
-    "number": re.compile(
-        r"\b(how (many|much|long|often|soon)|within how|what (is the )?(deadline|time limit|"
-        r"maximum|minimum|threshold|percentage)|how big)\b"
-        r"|多少|几(天|个|年|次|小时|日)|多久|多长时间|多长|期限|时限|上限|下限|比例|门槛", re.I),
     "comparison": re.compile(
         r"\b(three (rules|regulations|laws|sets)|all (three|four)|each of (the|these)|both|"
         r"across|differ\w*|compar\w*|versus|vs\.?|overlap\w*)\b"

@@ -26,29 +26,12 @@ DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, 
 
 
 LATIN_WORD = re.compile(r"[A-Za-z]+")
-# A figure: a number next to a unit of time, money or share. Item markers "(1)", article
-# numbers and dates are not figures.
-NOT_FIGURES = re.compile(r"\(\d+\)|（[一二三四五六七八九十]+）|\bArticles? \d+(\s*(,|and|or)\s*\d+)*|"
-                         r"第[零一二三四五六七八九十百\d]+[条款项章]|\b\d{4}-\d{2}-\d{2}\b|"
-                         r"\b(January|February|March|April|May|June|July|August|September|"
-                         r"October|November|December) \d{1,2}, \d{4}|\d{4}年\d{1,2}月\d{1,2}日")
-FIGURE = re.compile(
-    r"\d+\s*(working days?|days?|hours?|years?|months?|yuan|%|percent)\b|"
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|\w+ty)"
-    r"(-\w+)?\s+(working days?|days?|hours?|years?|months?)\b|"
-    r"\b(ten thousand|one hundred thousand|thousand) yuan\b|"
-    r"[零一二三四五六七八九十百千万\d]+\s*(个工作日|工作日|日|天|小时|年|个月|元|万元|%)", re.I)
 
 
 def is_chinese(text: str) -> bool:
     """A question is Chinese when its Chinese characters outnumber its Latin words: "What
     does 第十一条 require?" is English, "我们的AI换脸App要备案吗" is Chinese."""
     return len(CJK.findall(text)) > len(LATIN_WORD.findall(text))
-
-
-def has_figure(text: str) -> bool:
-    """Whether the text sets a figure: a deadline, a period, an amount or a share."""
-    return bool(FIGURE.search(NOT_FIGURES.sub(" ", text)))
 
 
 def chinese_numeral(text: str) -> int:
