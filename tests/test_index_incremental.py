@@ -53,7 +53,7 @@ def built(tmp_path):
     models = CountingModels()
     build_index(load_corpus(root), tmp_path / "index", models, progress=False, log=lambda m: 0)
     minilm, e5 = models.embedded()
-    assert len(minilm) == 5 and len(e5) == 9  # 4 articles + commentary; + 4 Chinese texts
+    assert len(minilm) == 5 and len(e5) == 4  # 4 articles + commentary; 4 Chinese texts
     return root, tmp_path / "index"
 
 
@@ -69,9 +69,11 @@ def test_an_edited_article_is_the_only_text_embedded_again(built):
     models, log = CountingModels(), []
     parts = open_index(corpus, index_dir, models, progress=False, log=log.append)
     changed = next(c.text for c in parts.chunks.values() if "thirty days" in c.text)
-    assert models.embedded() == ([changed], [changed])  # not the unchanged chunks, nor zh
-    assert parts.manifest.embedded == 2 and parts.manifest.reused == 5 + 9 - 2
-    assert "embedded 1 chunk texts with MiniLM and 1 with e5, reused 12 vectors" in log[-1]
+    minilm, e5 = models.embedded()
+    assert minilm == [changed]  # not the unchanged chunks
+    assert e5 == ["玩具机器人规定\n第一条 本规定适用于向公众销售的玩具机器人。"]  # a size probe
+    assert parts.manifest.embedded == 1 and parts.manifest.reused == 5 + 4 - 1
+    assert "embedded 1 chunk texts with MiniLM and 0 with e5, reused 8 vectors" in log[-1]
     assert check_index(corpus, index_dir) == []
     hits = parts.minilm.as_retriever(similarity_top_k=1).retrieve("refund thirty days")
     assert "thirty days" in hits[0].node.get_content()
@@ -97,7 +99,7 @@ def test_nothing_is_reused_from_an_index_of_other_models(built):
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     models, log = CountingModels(), []
     parts = open_index(load_corpus(root), index_dir, models, progress=False, log=log.append)
-    assert [len(texts) for texts in models.embedded()] == [5, 9]
+    assert [len(texts) for texts in models.embedded()] == [5, 4]
     assert parts.manifest.reused == 0
     assert "differs in multilingual_sha256" in log[-1]
 
@@ -109,7 +111,7 @@ def test_nothing_is_reused_from_a_damaged_index(built):
     corpus = edit(root, "within fourteen days", "within thirty days")
     models, log = CountingModels(), []
     open_index(corpus, index_dir, models, progress=False, log=log.append)
-    assert [len(texts) for texts in models.embedded()] == [5, 9]
+    assert [len(texts) for texts in models.embedded()] == [5, 4]
     assert "the previous index is damaged" in log[-1]
     assert check_index(corpus, index_dir) == []
 
@@ -120,8 +122,9 @@ def test_vectors_of_another_size_are_not_mixed_in(built):
     corpus = edit(root, "within fourteen days", "within thirty days")
     models = CountingModels(dims=32)
     parts = open_index(corpus, index_dir, models, progress=False, log=lambda m: 0)
-    # the edited text first, then, on finding the sizes differ, every text
-    assert [len(texts) for texts in models.embedded()] == [1 + 5, 1 + 9]
+    # the edited text (or, for e5, which has none, a probe) first, then, on finding the sizes
+    # differ, every text
+    assert [len(texts) for texts in models.embedded()] == [1 + 5, 1 + 4]
     assert parts.manifest.reused == 0
     assert {len(v) for store in vectors(index_dir).values() for v in store.values()} == {32}
 
@@ -131,8 +134,8 @@ def test_removed_chunks_leave_the_stores(built):
     (root / "commentary" / "smith.md").unlink()
     models = CountingModels()
     parts = open_index(load_corpus(root), index_dir, models, progress=False, log=lambda m: 0)
-    assert models.embedded() == ([], [])
-    assert read_manifest(index_dir).reused == 4 + 8
+    assert [len(texts) for texts in models.embedded()] == [1, 1]  # a probe each, for the size
+    assert read_manifest(index_dir).reused == 4 + 4
     for store in vectors(index_dir).values():
         assert store and not any(node.startswith("commentary:") for node in store)
     assert not any(c.kind == "commentary" for c in parts.chunks.values())
