@@ -1,9 +1,8 @@
 """Stage 4c: a small learned ranker that fuses the retrievers' evidence for one candidate.
 
-Instead of hand-set fusion weights and priors, each candidate source gets a feature vector
-(its reciprocal rank in every retriever, whether its regulation is the one the
-question is about, whether it holds the asked intent, whether it is commentary …) and a
-logistic model, trained on our development questions (`regqa eval --fit-ranker`), scores it.
+Instead of hand-set fusion weights, each candidate source gets a feature vector (its
+reciprocal rank in every retriever) and a logistic model, trained on our development
+questions (`regqa eval --fit-ranker`), scores it: a fitted weighted reciprocal rank fusion.
 The weights are stored beside the index they were fitted with (`index/ranker.json`).
 """
 
@@ -18,14 +17,11 @@ import numpy as np
 
 FILE = "ranker.json"
 RETRIEVERS = ("dense", "bm25", "e5", "bm25_zh")
-# Each kept because removing it (or its group: the Query's signals, from "topic" on) lost
-# on the held-out questions in a paired test (eval/analysis.md). Raw retriever scores and
-# retriever agreement were tried and did not win: deleted.
-FEATURES = (
-    *(f"rr_{r}" for r in RETRIEVERS),  # 1 / (1 + rank), 0 when not retrieved
-    "topic", "off_topic", "intent_key", "reference",
-    "commentary", "commentary_wanted", "dates_unasked", "purpose_unasked", "zh",
-)
+# Once the search aids held users' questions (eval/analysis.md), the Query's signals as
+# features (regulation topic, intent key article, bare reference, commentary wanted, closing
+# date or purpose article unasked) no longer won on held-out or external questions: deleted,
+# like raw retriever scores and retriever agreement before them.
+FEATURES = tuple(f"rr_{r}" for r in RETRIEVERS)  # 1 / (1 + rank), 0 when not retrieved
 
 
 @dataclass(frozen=True)
@@ -41,32 +37,16 @@ class Ranker:
         return {"features": list(FEATURES), "weights": list(self.weights), "bias": self.bias}
 
 
-def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, float]]],
-                 *, topics: set[str], intent_keys: set[str], references: set[str],
-                 wants_commentary: bool, dates: set[str], dates_asked: bool,
-                 purposes: set[str] = frozenset(), purpose_asked: bool = False, zh: bool
+def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, float]]]
                  ) -> np.ndarray:
     """One row per candidate source id. `rankings` maps a retriever name to its collapsed
     (source, score) list, best first (only the order is used)."""
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
-    column = {name: i for i, name in enumerate(FEATURES)}
-    for name in (r for r in RETRIEVERS if r in rankings):
-        position = {src: rank for rank, (src, _) in enumerate(rankings[name])}
+    for column, name in enumerate(RETRIEVERS):
+        position = {src: rank for rank, (src, _) in enumerate(rankings.get(name, ()))}
         for i, src in enumerate(candidates):
             if src in position:
-                rows[i, column[f"rr_{name}"]] = 1.0 / (1 + position[src])
-    for i, src in enumerate(candidates):
-        commentary = src.startswith("commentary:")
-        regulation = None if commentary else src.split("#")[0]
-        rows[i, column["topic"]] = float(bool(topics) and regulation in topics)
-        rows[i, column["off_topic"]] = float(bool(topics) and regulation not in topics)
-        rows[i, column["intent_key"]] = float(src in intent_keys)
-        rows[i, column["reference"]] = float(src in references)
-        rows[i, column["commentary"]] = float(commentary)
-        rows[i, column["commentary_wanted"]] = float(commentary and wants_commentary)
-        rows[i, column["dates_unasked"]] = float(src in dates and not dates_asked)
-        rows[i, column["purpose_unasked"]] = float(src in purposes and not purpose_asked)
-        rows[i, column["zh"]] = float(zh)
+                rows[i, column] = 1.0 / (1 + position[src])
     return rows
 
 

@@ -1,12 +1,12 @@
 """Stage 4: question -> article-level hits.
 
-Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 dense over
-English and official Chinese; jieba BM25 over the Chinese) each rank chunks of the `Query`'s
-standalone text. Every ranking is collapsed to sources (an article, or a commentary
-document) and the candidates are scored by the learned ranker (ranker.py) from their ranks
-and the Query's signals (topic, the articles holding the asked intent, …); without a fitted
-ranker, by weighted reciprocal rank fusion. Articles named with their regulation ("Art. 17 of
-the deep synthesis provisions") go first, by lookup.
+Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 dense and
+jieba BM25 over the Chinese: the official text and our Chinese search aids) each rank chunks
+of the `Query`'s standalone text. Every ranking is collapsed to sources (an article, or a
+commentary document) and the candidates are scored by the learned ranker (ranker.py) from
+their ranks; without a fitted ranker, by reciprocal rank fusion with hand-set priors.
+Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
+by lookup.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .chunking import article_source_id, commentary_source_id, key_sources
-from .corpus import KEY_ROLES, Corpus
+from .chunking import article_source_id, commentary_source_id
+from .corpus import Corpus
 from .index import IndexParts
 from .query import Query, analyse
 from .ranker import RETRIEVERS, Ranker, features_for
@@ -94,7 +94,6 @@ class SearchSettings:
     dense: float = 1.0
     bm25: float = 1.0
     e5: float = 1.5
-    e5_for_english: bool = False
     bm25_zh: float = 1.0
     lookup: bool = True
     glossary: bool = False  # dev sets: glossary-translated English queries hurt Chinese hit@1
@@ -111,8 +110,6 @@ class HybridRetriever(BaseRetriever):
                  settings: SearchSettings | None = None, ranker: Ranker | None = None) -> None:
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
-        self._dates = set(key_sources(corpus, "dates"))
-        self._purposes = set(key_sources(corpus, "purpose"))
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -178,7 +175,7 @@ class HybridRetriever(BaseRetriever):
                 add("dense", s.dense, self._dense(parts.minilm, english), dense=not chinese)
             if s.bm25:
                 add("bm25", s.bm25, self._ranked(parts.bm25_en, english, lexical=True), False)
-        if s.e5 and (chinese or s.e5_for_english):
+        if s.e5 and chinese:
             add("e5", s.e5, self._dense(parts.e5, text), dense=chinese)
         if chinese and s.bm25_zh:
             add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, text, lexical=True), False)
@@ -204,7 +201,7 @@ class HybridRetriever(BaseRetriever):
                 if source not in best_chunk and ARTICLE_TEXT_CHUNK.search(chunk_id):
                     best_chunk[source] = chunk_id
         if self.ranker is not None and s.learned:
-            candidates, rows = self._features(query, names, rankings)
+            candidates, rows = self._features(names, rankings)
             scores = dict(zip(candidates, map(float, self.ranker.score(rows)), strict=True))
         else:
             fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
@@ -224,37 +221,17 @@ class HybridRetriever(BaseRetriever):
                                   similarity.get(source, 0.0), via))
         return hits
 
-    def _features(self, query: Query, names: list[str], rankings: list
-                  ) -> tuple[list[str], np.ndarray]:
+    def _features(self, names: list[str], rankings: list) -> tuple[list[str], np.ndarray]:
         """Candidate sources (everything a retriever found) and their ranker features."""
         runs = {name: [(src, score) for src, _, score in ranking]
                 for name, ranking in zip(names, rankings, strict=True) if name in RETRIEVERS}
-        references = set(self._bare_references(query)) if self.settings.lookup else set()
-        # an article the question points at is a candidate even if no retriever found it
-        extra = [src for src in sorted(references) if self._allowed_source(src)]
-        candidates = list(dict.fromkeys([*(src for run in runs.values() for src, _ in run),
-                                         *extra]))
-        rows = features_for(candidates, runs, topics=set(query.topics),
-                            intent_keys=set(self._intent_sources(query)), references=references,
-                            wants_commentary=query.wants("commentary") or bool(query.commentators),
-                            dates=self._dates, dates_asked=query.wants("dates"),
-                            purposes=self._purposes, purpose_asked=query.wants("purpose"),
-                            zh=query.lang == "zh")
-        return candidates, rows
+        candidates = list(dict.fromkeys(src for run in runs.values() for src, _ in run))
+        return candidates, features_for(candidates, runs)
 
     def training_rows(self, query: Query) -> tuple[list[str], np.ndarray]:
         """What the ranker sees for this query (used to fit it; see regqa.devtools)."""
         names, rankings, _ = self._runs(query)
-        return self._features(query, names, rankings)
-
-    def _intent_sources(self, query: Query) -> list[str]:
-        """The articles that hold what the question asks about (scope, definitions,
-        penalties, filing, dates), as each regulation's front matter lists them; limited to
-        the regulations the question concerns when it concerns any."""
-        roles = [i for i in sorted(query.intents) if i in KEY_ROLES]  # intents named as roles
-        out = [src for role in roles
-               for src in key_sources(self.corpus, role, query.topics or None)]
-        return [src for src in dict.fromkeys(out) if self._allowed_source(src)]
+        return self._features(names, rankings)
 
     def _adjust(self, query: Query, scores: dict[str, float]) -> dict[str, float]:
         s = self.settings

@@ -48,16 +48,8 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- learned ranker (hand-set RRF priors)": (replace(REGQA, learned=False), ()),
     "- lookups": (replace(REGQA, lookup=False), ()),
     "+ glossary English for Chinese": (replace(REGQA, glossary=True), ()),
-    "+ e5 for English": (replace(REGQA, e5_for_english=True), ()),
-    "- Query features (all below)": (REGQA, ("topic", "off_topic", "intent_key", "reference",
-                                             "commentary", "commentary_wanted", "dates_unasked",
-                                             "purpose_unasked")),
-    "- feature: topic / off-topic": (REGQA, ("topic", "off_topic")),
-    "- feature: intent key articles": (REGQA, ("intent_key",)),
-    "- feature: bare article reference": (REGQA, ("reference",)),
-    "- feature: commentary wanted": (REGQA, ("commentary", "commentary_wanted")),
-    "- feature: closing date article unasked": (REGQA, ("dates_unasked",)),
-    "- feature: purpose article unasked": (REGQA, ("purpose_unasked",)),
+    # the ranker refitted without one retriever's ranks
+    **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("dense", "bm25", "e5", "bm25_zh")},
 }
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 
