@@ -102,8 +102,21 @@ TOY_GLOSSARY = """\
 """
 
 
+TOY_NOT_COVERED = """\
+---
+kind: not-covered
+patterns:
+  - 'Personal Information Protection Law'
+  - 'PIPL'
+  - '数据出境'
+  - '标准合同'
+---
+"""
+
+
 def write_toy_corpus(root: Path, regulation: str = TOY_REGULATION, zh: str | None = TOY_ZH,
-                     commentary: str | None = TOY_COMMENTARY) -> Path:
+                     commentary: str | None = TOY_COMMENTARY,
+                     not_covered: str | None = TOY_NOT_COVERED) -> Path:
     (root / "regulations").mkdir(parents=True, exist_ok=True)
     (root / "regulations" / "toy-2024.md").write_text(textwrap.dedent(regulation))
     if zh is not None:
@@ -113,6 +126,8 @@ def write_toy_corpus(root: Path, regulation: str = TOY_REGULATION, zh: str | Non
         (root / "commentary").mkdir(exist_ok=True)
         (root / "commentary" / "smith.md").write_text(commentary)
     (root / "glossary.md").write_text(TOY_GLOSSARY)
+    if not_covered is not None:
+        (root / "not-covered.md").write_text(not_covered)
     return root
 
 

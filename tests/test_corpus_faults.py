@@ -131,3 +131,26 @@ def test_the_real_corpus_is_clean():
     from regqa.api import project_root
 
     assert messages(project_root() / "corpus") == []
+
+
+NOT_COVERED = """\
+---
+kind: not-covered
+patterns:
+  - 'Toy Safety Act'
+  - 'recall (orders?'
+---
+"""
+
+
+def test_a_not_covered_pattern_that_is_not_a_regular_expression_names_its_line(root):
+    (root / "not-covered.md").write_text(NOT_COVERED)
+    assert messages(root) == [f"{root / 'not-covered.md'}:5: pattern 'recall (orders?' is not a "
+                              "valid regular expression: missing ), unterminated subpattern "
+                              "at position 7"]
+
+
+def test_not_covered_patterns_must_be_a_list(root):
+    (root / "not-covered.md").write_text("---\nkind: not-covered\npatterns: Toy Safety Act\n---\n")
+    assert messages(root) == [f"{root / 'not-covered.md'}:3: 'patterns' must be a list of "
+                              "non-empty regular expressions in quotes"]

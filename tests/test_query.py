@@ -175,3 +175,21 @@ def test_a_named_article_outside_the_filter_is_not_silently_dropped(fake_qa, tmp
     assert answer.status == "no_match"
     assert answer.reason == ("toy-2024#3 is outside the regulations selected; clear the filter "
                              "to see it")
+
+
+def test_the_not_covered_list_comes_from_the_corpus(tmp_path):
+    from regqa.validate import load_corpus
+
+    from .conftest import write_toy_corpus
+
+    root = write_toy_corpus(tmp_path / "corpus", not_covered=None)
+    question = "Does the Consumer Goods Act require a recall?"
+    assert analyse(question, load_corpus(root)).out_of_scope is None
+    (root / "not-covered.md").write_text("---\nkind: not-covered\npatterns:\n"
+                                         "  - 'Consumer Goods Act'\n  - '消费品法'\n---\n")
+    corpus = load_corpus(root)
+    assert analyse(question, corpus).out_of_scope == (
+        "it is about Consumer Goods Act, which is not in the corpus (Toy Robot Provisions)")
+    assert analyse("消费品法要求召回吗？", corpus).out_of_scope is not None
+    # a Latin-script entry matches whole words only
+    assert analyse("Does the Consumer Goods Actuary apply?", corpus).out_of_scope is None

@@ -149,6 +149,9 @@ class Corpus:
     glossary: tuple[GlossaryTerm, ...]
     digest: str
     problems: tuple[Problem, ...] = field(default=(), compare=False)
+    # regular expressions naming instruments and subjects no regulation here holds
+    # (`not-covered.md`); a question naming one, and no regulation of the corpus, is out of scope
+    not_covered: tuple[str, ...] = ()
 
     def regulation(self, regulation_id: str) -> Regulation | None:
         return next((r for r in self.regulations if r.id == regulation_id), None)
@@ -518,8 +521,37 @@ def parse_glossary(path: Path, problems: list[Problem]) -> tuple[GlossaryTerm, .
     return tuple(terms)
 
 
+def parse_not_covered(path: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """The `patterns` list of `not-covered.md` (optional): each must compile as a regular
+    expression."""
+    if not _present(path):
+        return ()
+    text = read_text(path, problems)
+    if text is None:
+        return ()
+    meta, _, _ = split_front_matter(text, str(path), problems)
+    patterns = meta.get("patterns") if meta else None
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        problems.append(Problem(str(path), _field_line(text, "patterns"), "'patterns' must be a "
+                                "list of non-empty regular expressions in quotes"))
+        return ()
+    good = []
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            line = next((n for n, row in enumerate(text.splitlines(), start=1)
+                         if pattern in row), 1)
+            problems.append(Problem(str(path), line, f"pattern {pattern!r} is not a valid "
+                                                     f"regular expression: {exc}"))
+            continue
+        good.append(pattern)
+    return tuple(good)
+
+
 def corpus_digest(root: Path) -> str:
-    """Hash of every file the engine reads (not README.md): any edit makes the index stale."""
+    """Hash of every file the index is built from (not README.md, nor not-covered.md, which
+    only query analysis reads): any edit makes the index stale."""
     digest = hashlib.sha256()
     files = [*root.glob("regulations/*.md"), *root.glob("official-zh/*.md"),
              *root.glob("search-aids/*.md"),
@@ -592,5 +624,6 @@ def read_corpus(root: str | Path) -> Corpus:
             if (doc := parse_commentary(path, problems)) is not None:
                 commentary.append(doc)
     glossary = parse_glossary(root / "glossary.md", problems)
+    not_covered = parse_not_covered(root / "not-covered.md", problems)
     return Corpus(str(root), tuple(regulations), tuple(commentary), glossary,
-                  corpus_digest(root), tuple(problems))
+                  corpus_digest(root), tuple(problems), not_covered)
