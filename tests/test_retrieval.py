@@ -93,7 +93,7 @@ def test_faiss_inner_product_matches_brute_force(toy_qa):
 
 
 def test_baseline_settings_switch_retrievers_off(toy_qa):
-    bm25_only = SearchSettings(dense=0, e5=0, bm25_zh=0, lookup=False, glossary=False)
+    bm25_only = SearchSettings(dense=0, e5=0, bm25_zh=0, lookup=False)
     hits = toy_qa.retrieve("fourteen days refund", k=2, settings=bm25_only)
     assert hits[0].source_id == "toy-2024#3"
     assert all(set(h.via) <= {"bm25"} for h in hits)

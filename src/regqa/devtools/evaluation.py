@@ -47,7 +47,6 @@ BASELINES = {
 ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- learned ranker (hand-set RRF priors)": (replace(REGQA, learned=False), ()),
     "- lookups": (replace(REGQA, lookup=False), ()),
-    "+ glossary English for Chinese": (replace(REGQA, glossary=True), ()),
     "- regulation priors": (REGQA, ("priors",)),
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("dense", "bm25", "e5", "bm25_zh")},
