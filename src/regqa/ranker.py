@@ -2,8 +2,7 @@
 
 Instead of hand-set fusion weights, each candidate source gets a feature vector (its
 reciprocal rank in every retriever) and a logistic model, trained on our development
-questions (`regqa eval --fit-ranker`), scores it: a fitted weighted reciprocal rank fusion
-plus a fitted prior per regulation.
+questions (`regqa eval --fit-ranker`), scores it: a fitted weighted reciprocal rank fusion.
 The weights are stored beside the index they were fitted with (`index/ranker.json`).
 """
 
@@ -25,30 +24,17 @@ RETRIEVERS = ("dense", "bm25", "e5", "bm25_zh")
 FEATURES = tuple(f"rr_{r}" for r in RETRIEVERS)  # 1 / (1 + rank), 0 when not retrieved
 
 
-def group(source: str) -> str:
-    """What a prior is kept for: the source's regulation id, or "commentary"."""
-    return "commentary" if source.startswith("commentary:") else source.split("#")[0]
-
-
 @dataclass(frozen=True)
 class Ranker:
     weights: tuple[float, ...]
     bias: float
-    # Fitted per regulation (and for commentary): some texts match questions about other
-    # regulations more often than they answer them. A regulation the ranker was not fitted
-    # with gets 0.
-    priors: tuple[tuple[str, float], ...] = ()
 
-    def score(self, features: np.ndarray, candidates: list[str]) -> np.ndarray:
-        """Logit of relevance for each candidate, from its row of `features`
-        (n x len(FEATURES)) and its group's prior."""
-        priors = dict(self.priors)
-        return (features @ np.asarray(self.weights) + self.bias
-                + np.array([priors.get(group(src), 0.0) for src in candidates]))
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Logit of relevance for each row of `features` (n x len(FEATURES))."""
+        return features @ np.asarray(self.weights) + self.bias
 
     def to_dict(self) -> dict:
-        return {"features": list(FEATURES), "weights": list(self.weights), "bias": self.bias,
-                "priors": dict(self.priors)}
+        return {"features": list(FEATURES), "weights": list(self.weights), "bias": self.bias}
 
 
 def features_for(candidates: list[str], rankings: dict[str, list[tuple[str, float]]]
@@ -77,8 +63,7 @@ def read_ranker(index_dir: str | Path, manifest, log=None) -> Ranker | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError("its features differ from this version's")
-        ranker = Ranker(tuple(float(w) for w in data["weights"]), float(data["bias"]),
-                        tuple((str(g), float(w)) for g, w in data.get("priors", {}).items()))
+        ranker = Ranker(tuple(float(w) for w in data["weights"]), float(data["bias"]))
     except (ValueError, KeyError, TypeError) as exc:
         log(f"regqa: ignoring {path} ({exc}); ranking by reciprocal rank fusion")
         return None

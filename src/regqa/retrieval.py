@@ -202,7 +202,7 @@ class HybridRetriever(BaseRetriever):
                     best_chunk[source] = chunk_id
         if self.ranker is not None and s.learned:
             candidates, rows = self._features(names, rankings)
-            scores = dict(zip(candidates, map(float, self.ranker.score(rows, candidates)), strict=True))
+            scores = dict(zip(candidates, map(float, self.ranker.score(rows)), strict=True))
         else:
             fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
             scores = self._adjust(query, dict(fused))

@@ -47,7 +47,6 @@ BASELINES = {
 ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- learned ranker (hand-set RRF priors)": (replace(REGQA, learned=False), ()),
     "- lookups": (replace(REGQA, lookup=False), ()),
-    "- regulation priors": (REGQA, ("priors",)),
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("dense", "bm25", "e5", "bm25_zh")},
 }
@@ -492,26 +491,19 @@ def _ranker_data(qa, paths: Sequence[Path], settings: SearchSettings
     return data
 
 
-def _fit(data, c: float, priors: bool = True):
-    """Logistic regression over the rank features and, with `priors`, one indicator column
-    per regulation (and commentary) found among the candidates."""
+def _fit(data, c: float):
     from sklearn.linear_model import LogisticRegression
 
-    from ..ranker import Ranker, group
+    from ..ranker import Ranker
 
-    groups = sorted({group(src) for _, cands, _, _ in data for src in cands}) if priors else []
-    x = np.vstack([np.hstack([rows, [[float(group(src) == g) for g in groups] for src in cands]])
-                   if groups else rows for _, cands, rows, _ in data])
+    x = np.vstack([rows for _, _, rows, _ in data])
     y = np.concatenate([[src in gold for src in cands] for _, cands, _, gold in data])
     model = LogisticRegression(C=c, max_iter=2000).fit(x, y)
-    coef = [float(w) for w in model.coef_[0]]
-    width = len(coef) - len(groups)
-    return Ranker(tuple(coef[:width]), float(model.intercept_[0]),
-                  tuple(zip(groups, coef[width:], strict=True)))
+    return Ranker(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
 
 
 def _hit1(ranker, data) -> float:
-    return float(np.mean([cands[int(np.argmax(ranker.score(rows, cands)))] in gold
+    return float(np.mean([cands[int(np.argmax(ranker.score(rows)))] in gold
                           for _, cands, rows, gold in data if cands]))
 
 
@@ -519,12 +511,10 @@ def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print,
                settings: SearchSettings = REGQA):
     """Fit the ranker on development questions; the regularisation is chosen by 5-fold
     cross-validation (folds by question) on hit@1. Features named in `mask` are zeroed
-    (an ablation: the refitted ranker gives them no weight); "priors" in `mask` fits no
-    regulation priors."""
+    (an ablation: the refitted ranker gives them no weight)."""
     from ..ranker import FEATURES
 
-    priors = "priors" not in mask
-    columns = [FEATURES.index(name) for name in mask if name != "priors"]
+    columns = [FEATURES.index(name) for name in mask]
     data = []
     for qid, cands, rows, gold in ranker_data(qa, paths, settings):
         rows = rows.copy()
@@ -538,8 +528,8 @@ def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print,
         for fold in range(5):
             test = {i for i in order[fold::5]}
             train = [d for i, d in enumerate(data) if i not in test]
-            scores.append(_hit1(_fit(train, c, priors), [data[i] for i in test]))
+            scores.append(_hit1(_fit(train, c), [data[i] for i in test]))
         log(f"  C={c}: cross-validated hit@1 {np.mean(scores):.3f}")
         if best is None or np.mean(scores) > best[1]:
             best = (c, float(np.mean(scores)))
-    return _fit(data, best[0], priors), best
+    return _fit(data, best[0]), best
