@@ -142,7 +142,7 @@ def cmd_eval(args) -> int:
                  (("questions.jsonl", "development"), ("dev-users.jsonl", "development"),
                   ("dev-users-2.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
-                  ("holdout-followups.jsonl", "held-out"))]
+                  ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
