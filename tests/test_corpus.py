@@ -167,3 +167,17 @@ def test_commentary_search_aids_are_indexed_but_not_the_commentators_words(tmp_p
               if c.source_id == "commentary:smith"]
     assert [(c.id, c.lang) for c in chunks] == [("commentary:smith/0", "en"),
                                                 ("commentary:smith/aid0", "zh")]
+
+
+@pytest.mark.parametrize("question, article", [
+    # regression: "the algorithm rules" and "算法规定" were not read as naming the regulation, so
+    # a named article was taken as ambiguous and the question was refused
+    ("What does Article 16 of the algorithm rules require providers to disclose?", 16),
+    ("算法规定第三十一条罚款是多少？", 31),
+])
+def test_common_short_names_of_the_algorithm_rules_make_a_lookup(question, article):
+    from regqa.query import analyse
+
+    query = analyse(question, load_corpus(ROOT / "corpus"))
+    assert [(r.regulation, r.article) for r in query.lookups] == [
+        ("algorithmic-recommendation-2021", article)]
