@@ -154,9 +154,6 @@ class HybridRetriever(BaseRetriever):
         s, parts = self.settings, self.parts
         chinese = query.lang == "zh"
         text = query.standalone
-        # English retrievers read English questions only: a Chinese question's glossary terms
-        # as an English query lost on held-out and external questions (eval/analysis.md)
-        english = "" if chinese else text
         rankings, names = [], []
         similarity: dict[str, float] = {}
 
@@ -170,13 +167,15 @@ class HybridRetriever(BaseRetriever):
                 for source, _, score in collapsed:
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
-        if english.strip():
+        # English retrievers read English questions only: a Chinese question's glossary terms
+        # as an English query lost on held-out and external questions (eval/analysis.md)
+        if not chinese and text.strip():
             if s.dense:
-                add("dense", s.dense, self._dense(parts.minilm, english), dense=not chinese)
+                add("dense", s.dense, self._dense(parts.minilm, text), dense=True)
             if s.bm25:
-                add("bm25", s.bm25, self._ranked(parts.bm25_en, english, lexical=True), False)
-        if s.e5 and chinese:
-            add("e5", s.e5, self._dense(parts.e5, text), dense=chinese)
+                add("bm25", s.bm25, self._ranked(parts.bm25_en, text, lexical=True), False)
+        if chinese and s.e5:
+            add("e5", s.e5, self._dense(parts.e5, text), dense=True)
         if chinese and s.bm25_zh:
             add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, text, lexical=True), False)
         bare = [src for src in self._bare_references(query) if self._allowed_source(src)]
