@@ -16,7 +16,10 @@ def test_unusable_questions_get_a_clear_error(toy_qa, question, message):
 
 
 def test_control_characters_are_dropped(toy_qa):
-    assert toy_qa.retrieve("refund\x00 for\x1b broken toys", k=1)[0].source_id == "toy-2024#3"
+    dirty = toy_qa.retrieve("refund\x00 for\x1b broken toys", k=3)
+    clean = toy_qa.retrieve("refund for broken toys", k=3)
+    assert [h.source_id for h in dirty] == [h.source_id for h in clean]
+    assert len(dirty) == 3
 
 
 def test_a_100_kb_question_is_cut_not_refused(toy_qa):

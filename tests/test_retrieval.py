@@ -56,9 +56,13 @@ def test_filters_are_exact_and_do_not_shorten_the_list(fake_qa):
 
 def test_fake_embedder_gives_an_exact_full_ranking(fake_qa):
     hits = fake_qa.retrieve("sellers refund customers within fourteen days", k=5)
-    # the commentary shares the words but counts for half: the question asks for the law
-    assert [h.source_id for h in hits] == ["toy-2024#3", "toy-2024#4", "commentary:smith",
+    # plain RRF (no fitted ranker here): dense ranks 3, 4, smith, 1, 2 and BM25 ranks 3,
+    # smith, so smith (1/63 + 1/62) passes Art. 4 (1/62 alone)
+    assert [h.source_id for h in hits] == ["toy-2024#3", "commentary:smith", "toy-2024#4",
                                            "toy-2024#1", "toy-2024#2"]
+    assert [round(h.score, 5) for h in hits] == [round(2 / 61, 5), round(1 / 63 + 1 / 62, 5),
+                                                 round(1 / 62, 5), round(1 / 64, 5),
+                                                 round(1 / 65, 5)]
 
 
 def test_chinese_bm25_uses_words_and_bigrams():

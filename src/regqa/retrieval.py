@@ -4,7 +4,7 @@ Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 de
 jieba BM25 over the Chinese: the official text and our Chinese search aids) each rank chunks
 of the `Query`'s standalone text. Every ranking is collapsed to sources (an article, or a
 commentary document) and the candidates are scored by the learned ranker (ranker.py) from
-their ranks; without a fitted ranker, by reciprocal rank fusion with hand-set priors.
+their ranks; without a fitted ranker, by weighted reciprocal rank fusion.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup.
 """
@@ -93,12 +93,10 @@ class SearchSettings:
 
     dense: float = 1.0
     bm25: float = 1.0
-    e5: float = 1.5
+    e5: float = 1.0
     bm25_zh: float = 1.0
     lookup: bool = True
     learned: bool = True  # score candidates with the fitted ranker when there is one
-    commentary_weight: float = 0.5
-    off_topic_weight: float = 0.7
 
 
 class HybridRetriever(BaseRetriever):
@@ -203,8 +201,10 @@ class HybridRetriever(BaseRetriever):
             candidates, rows = self._features(names, rankings)
             scores = dict(zip(candidates, map(float, self.ranker.score(rows)), strict=True))
         else:
-            fused = reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings], weights)
-            scores = self._adjust(query, dict(fused))
+            # hand-set priors on commentary and off-topic regulations did not beat plain
+            # fusion on held-out or external questions (eval/analysis.md): none here
+            scores = dict(reciprocal_rank_fusion([[src for src, _, _ in r] for r in rankings],
+                                                 weights))
 
         looked_up: list[str] = []
         if s.lookup:
@@ -231,20 +231,6 @@ class HybridRetriever(BaseRetriever):
         """What the ranker sees for this query (used to fit it; see regqa.devtools)."""
         names, rankings, _ = self._runs(query)
         return self._features(names, rankings)
-
-    def _adjust(self, query: Query, scores: dict[str, float]) -> dict[str, float]:
-        s = self.settings
-        topics = set(query.topics)
-        wants_commentary = query.wants("commentary") or bool(query.commentators)
-        adjusted = {}
-        for source, score in scores.items():
-            if source.startswith("commentary:"):
-                score = score / s.commentary_weight if wants_commentary else \
-                    score * s.commentary_weight
-            elif topics and source.split("#")[0] not in topics:
-                score *= s.off_topic_weight
-            adjusted[source] = score
-        return adjusted
 
     def _lookups(self, query: Query) -> list[str]:
         """Articles the question names with their regulation, then commentary whose author
