@@ -192,3 +192,23 @@ def test_the_not_covered_list_comes_from_the_corpus(tmp_path):
     assert analyse("消费品法要求召回吗？", corpus).out_of_scope is not None
     # a Latin-script entry matches whole words only
     assert analyse("Does the Consumer Goods Actuary apply?", corpus).out_of_scope is None
+
+
+def test_a_titled_instrument_outside_the_corpus_is_out_of_scope(corpus):
+    out = analyse("《消费者权益保护法》对退货期限怎么规定？", corpus)
+    assert out.out_of_scope == ("it is about 《消费者权益保护法》, which is not in the corpus "
+                                "(Toy Robot Provisions)")
+
+
+@pytest.mark.parametrize("question", [
+    "《玩具机器人规定》第三条怎么规定退款？",  # the corpus regulation by its title
+    "《玩具机器人规定》和《消费者权益保护法》有什么不同？",  # a corpus regulation named too
+    "退款要多久？",  # no title at all
+])
+def test_a_title_of_the_corpus_or_none_keeps_the_question_in_scope(corpus, question):
+    assert analyse(question, corpus).out_of_scope is None
+
+
+def test_new_york_is_another_jurisdiction(corpus):
+    assert "United States" in analyse("Does NYC require a bias audit of hiring tools?",
+                                      corpus).out_of_scope

@@ -73,7 +73,8 @@ PLACES: dict[str, str] = {
     "u.s.": "United States", "us": "United States", "usa": "United States",
     "united states": "United States", "american": "United States", "america": "United States",
     "congress": "United States", "white house": "United States", "california": "United States",
-    "nist": "United States", "美国": "United States",
+    "nist": "United States", "美国": "United States", "new york": "United States",
+    "nyc": "United States", "纽约": "United States", "illinois": "United States",
     "uk": "United Kingdom", "u.k.": "United Kingdom", "united kingdom": "United Kingdom",
     "britain": "United Kingdom", "british": "United Kingdom", "england": "United Kingdom",
     "英国": "United Kingdom",
@@ -87,6 +88,7 @@ PLACES: dict[str, str] = {
     "台湾": "Taiwan", "macau": "Macau", "澳门": "Macau", "oecd": "OECD", "unesco": "UNESCO",
     "council of europe": "Council of Europe",
 }
+TITLED = re.compile(r"《([^《》]{2,60})》")
 HOME = re.compile(r"\b(China|Chinese|PRC|mainland|Beijing|CAC)\b|中国|国内|境内|我国", re.I)
 @dataclass(frozen=True)
 class Reference:
@@ -242,9 +244,14 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                                      if r.jurisdiction})) or "no jurisdiction"
             return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
                     f"{held}")
+    names = ", ".join(r.short_title for r in corpus.regulations)
     if match := _not_covered(corpus.not_covered).search(text):
-        names = ", ".join(r.short_title for r in corpus.regulations)
         return f"it is about {match.group(0)}, which is not in the corpus ({names})"
+    # Chinese writers put an instrument's title in 《》: one that names none of the corpus's
+    # regulations (by title or alias) is another instrument
+    for title in TITLED.findall(text):
+        if not regulation_mentions(title, corpus):
+            return f"it is about 《{title}》, which is not in the corpus ({names})"
     return None
 
 
