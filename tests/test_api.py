@@ -1,6 +1,7 @@
 import pytest
 
 from regqa import InputError
+from regqa.decision import TOO_WEAK
 
 
 @pytest.mark.parametrize(("question", "message"), [
@@ -45,3 +46,14 @@ def test_unknown_regulation_lists_the_valid_ids(toy_qa):
 def test_unknown_kind_lists_the_valid_kinds(toy_qa):
     with pytest.raises(InputError, match="choose from article, commentary"):
         toy_qa.retrieve("refund", kinds=["blog"])
+
+
+def test_a_turn_too_weak_alone_is_answered_as_a_follow_up(fake_qa):
+    question = "Is there a deadline for paying it back?"
+    alone = fake_qa.ask(question)
+    assert (alone.status, alone.reason) == ("no_match", TOO_WEAK)
+    history = [{"role": "user", "content": "Must sellers refund customers when a toy robot "
+                                           "breaks?"}]
+    answer = fake_qa.ask(question, history=history)
+    assert answer.status == "grounded"
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#3"]

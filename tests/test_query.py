@@ -212,3 +212,15 @@ def test_a_title_of_the_corpus_or_none_keeps_the_question_in_scope(corpus, quest
 def test_new_york_is_another_jurisdiction(corpus):
     assert "United States" in analyse("Does NYC require a bias audit of hiring tools?",
                                       corpus).out_of_scope
+
+
+def test_a_turn_not_read_as_a_follow_up_carries_its_follow_up_reading(corpus):
+    history = [{"role": "user", "content": "Must sellers refund a broken toy robot?"}]
+    query = analyse("Is there a deadline for paying it back?", corpus, history)
+    assert not query.followup
+    assert query.in_context.followup
+    assert query.in_context.standalone == ("Must sellers refund a broken toy robot? "
+                                           "Is there a deadline for paying it back?")
+    assert query.in_context.in_context is None
+    assert analyse("Is there a deadline for paying it back?", corpus).in_context is None
+    assert analyse("And the penalty?", corpus, history).in_context is None  # read as one

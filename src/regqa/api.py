@@ -9,7 +9,7 @@ from pathlib import Path
 from .answer import Answer, Answerer
 from .calibration import read_calibration
 from .corpus import Corpus
-from .decision import Evidence, decide, strength
+from .decision import TOO_WEAK, Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
 from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
@@ -99,6 +99,9 @@ class RegQA:
         """The answer to an analysed question (what `ask` returns)."""
         hits = self.retrieve(query, k=ASK_DEPTH, regulations=regulations)
         decision = decide(query, hits, self.corpus, self.evidence)
+        if decision.reason == TOO_WEAK and query.in_context is not None:
+            # too little alone, but it may continue the conversation: search it as a follow-up
+            return self.answer(query.in_context, regulations)
         offline = self.answerer.offline(query, hits, decision, relevance=strength(hits))
         if self.llm is None or offline.status != "grounded":
             return offline

@@ -14,6 +14,7 @@ from .corpus import Corpus
 from .query import Query
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
+TOO_WEAK = "no provision in the corpus is close enough to the question"
 
 
 @dataclass(frozen=True)
@@ -75,5 +76,5 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
     if not hits:
         return Decision("no_match", "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
-        return Decision("no_match", "no provision in the corpus is close enough to the question")
+        return Decision("no_match", TOO_WEAK)
     return Decision("grounded")

@@ -117,6 +117,9 @@ class Query:
     glossary_en: tuple[str, ...] = ()  # English glossary terms for the Chinese terms used
     followup: bool = False
     out_of_scope: str | None = None  # why the corpus cannot answer it, if it cannot
+    # In a conversation, a turn not read as a follow-up, read as one: what to search when the
+    # turn alone finds too little ("要公示吗？" after a question about filing)
+    in_context: Query | None = None
 
     @property
     def spans(self) -> tuple[str, ...]:
@@ -287,10 +290,18 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
     # The previous turn is analysed in its own context, so a chain of follow-ups ("who must
     # file?" → "and minors?" → "and the penalties?") keeps the subject and the regulations.
     previous = _analyse(turns[-1], corpus, turns[:-1]) if turns else None
+    query = _in_turn(question, corpus, previous, forced=False)
+    if previous is not None and not query.followup:
+        query = replace(query, in_context=_in_turn(question, corpus, previous, forced=True))
+    return query
+
+
+def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool) -> Query:
     named = regulation_mentions(question, corpus)
     size = _content_size(question)
     followup = previous is not None and (
-        bool(STRONG_FOLLOW_UP.search(question))
+        forced
+        or bool(STRONG_FOLLOW_UP.search(question))
         or (bool(WEAK_FOLLOW_UP.search(question)) and size <= 2)
         or (not named and not find_article_refs(question, corpus) and size <= 1))
     standalone = f"{previous.standalone} {question}" if followup else question
