@@ -18,7 +18,8 @@ def test_metrics_match_hand_computed_values():
 def test_floor_keeps_false_abstention_within_bound_and_needs_enough_examples():
     strengths = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05] * 2
     assert fit_floor(strengths, [True] * 20, bound=0.05) == 0.05
-    assert fit_floor(strengths, [True] * 20) == 0.05  # default bound: the weakest in scope
+    assert fit_floor(strengths, [True] * 20, bound=0.0) == 0.05  # the weakest in scope
+    assert fit_floor(strengths, [True] * 20, bound=0.1) == 0.1  # two of 20 may be refused
     assert fit_floor([0.5] * 5, [True] * 5) is None  # too few to fit
 
 

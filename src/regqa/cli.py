@@ -126,7 +126,7 @@ def cmd_corpus_check(args) -> int:
 
 def cmd_eval(args) -> int:
     from .api import project_root
-    from .devtools.evaluation import load_questions, run_eval
+    from .devtools.evaluation import CALIBRATION_SETS, load_questions, run_eval
 
     root = project_root()
     out = Path(args.out or root / "eval" / "reports")
@@ -162,7 +162,7 @@ def cmd_eval(args) -> int:
                             f"CV (hit@1 {cv:.3f})")
         qa.ranker = ranker
         print(f"ranker written to {path}")
-    calibrate = root / "eval" / "dev-users.jsonl" if args.calibrate else None
+    calibrate = [root / "eval" / name for name in CALIBRATION_SETS] if args.calibrate else []
     results = run_eval(qa, files, calibrate_from=calibrate,
                        index_dir=Path(args.index_dir or root / "index"))
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
@@ -220,8 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit-ranker", action="store_true",
                    help="refit the learned ranker on the development sets (index/ranker.json)")
     p.add_argument("--calibrate", action="store_true",
-                   help="refit the no-match floors on eval/dev-users.jsonl and store them "
-                        "beside the index (index/calibration.json)")
+                   help="refit the no-match floors on the development sets (with "
+                        "eval/dev-scope.jsonl) and store them beside the index "
+                        "(index/calibration.json)")
     _common(p)
     p.set_defaults(func=cmd_eval)
 

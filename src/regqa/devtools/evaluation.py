@@ -33,7 +33,10 @@ MIN_PER_LANGUAGE = 15  # a floor is fitted for a language only with this many ex
 # about other laws and places are the scope rules' job. A wrong refusal hides law the user
 # needed, so the floor sits at the weakest in-scope development question (bound 0); 3% refused
 # "Do we have to keep logs?" and "Can we train on scraped data?".
-FALSE_ABSTENTION_BOUND = 0.0
+# Over all development files; 0.02 refused far more out-of-scope held-out questions (0.56 ->
+# 0.81) but 7 of 53 external questions the rules answer (eval/analysis.md)
+FALSE_ABSTENTION_BOUND = 0.01
+CALIBRATION_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl", "dev-scope.jsonl")
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, learned=False)
@@ -395,11 +398,11 @@ def render_report(result: dict, role: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def calibrate_floors(qa, path: Path) -> Evidence:
-    """No-match floors per language fitted on one (development) file: the questions that
-    neither the scope rules nor a lookup decide."""
+def calibrate_floors(qa, paths: Sequence[Path]) -> Evidence:
+    """No-match floors per language fitted on development files: the questions that neither
+    the scope rules nor a lookup decide."""
     rows = []
-    for q in load_questions(path, qa.corpus):
+    for q in (q for path in paths for q in load_questions(path, qa.corpus)):
         query = qa.analyse(q.question, history_of(q))
         if query.out_of_scope or query.lookups:
             continue
@@ -407,19 +410,21 @@ def calibrate_floors(qa, path: Path) -> Evidence:
     return fit_evidence(rows, qa.evidence)
 
 
-def run_eval(qa, files: Sequence[tuple[Path, str, Path]], calibrate_from: Path | None = None,
-             index_dir: Path | None = None, log=print) -> dict:
+def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
+             calibrate_from: Sequence[Path] = (), index_dir: Path | None = None,
+             log=print) -> dict:
     """Evaluate each (questions file, role, report path); with calibrate_from, refit the
-    evidence floors on that (development) file and store them beside the index."""
+    evidence floors on those (development) files and store them beside the index."""
     results = {}
-    if calibrate_from is not None:
+    if calibrate_from:
         from ..calibration import write_calibration
 
         fitted = calibrate_floors(qa, calibrate_from)
         qa.evidence = fitted
         write_calibration(index_dir, qa.parts.manifest, qa.evidence,
-                          f"fitted on {calibrate_from.name}: highest floor with false "
-                          f"abstention <= {FALSE_ABSTENTION_BOUND} per language")
+                          f"fitted on {', '.join(p.name for p in calibrate_from)}: highest "
+                          f"floor with false abstention <= {FALSE_ABSTENTION_BOUND} per "
+                          "language")
         log(f"calibrated evidence floors: {fitted}")
     seen: dict[str, str] = {}
     for path, role, _ in files:
