@@ -224,3 +224,9 @@ def test_a_turn_not_read_as_a_follow_up_carries_its_follow_up_reading(corpus):
     assert query.in_context.in_context is None
     assert analyse("Is there a deadline for paying it back?", corpus).in_context is None
     assert analyse("And the penalty?", corpus, history).in_context is None  # read as one
+
+
+def test_a_long_turn_is_a_new_question_not_a_possible_follow_up(corpus):
+    history = [{"role": "user", "content": "Must sellers refund a broken toy robot?"}]
+    question = "Which national standard sets the battery safety test for robots sold abroad?"
+    assert analyse(question, corpus, history).in_context is None

@@ -88,6 +88,11 @@ PLACES: dict[str, str] = {
     "台湾": "Taiwan", "macau": "Macau", "澳门": "Macau", "oecd": "OECD", "unesco": "UNESCO",
     "council of europe": "Council of Europe",
 }
+# A turn this short (in content words, or pairs of Chinese characters) may continue the
+# conversation even without a marker. Longer, an out-of-scope question asked after an
+# in-scope one was answered from that turn: on development questions, refusals fell from
+# 0.738 to 0.589 with no limit, 0.682 with this one, with the same follow-ups rescued.
+IN_CONTEXT_MAX = 5
 TITLED = re.compile(r"《([^《》]{2,60})》")
 HOME = re.compile(r"\b(China|Chinese|PRC|mainland|Beijing|CAC)\b|中国|国内|境内|我国", re.I)
 @dataclass(frozen=True)
@@ -291,7 +296,7 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
     # file?" → "and minors?" → "and the penalties?") keeps the subject and the regulations.
     previous = _analyse(turns[-1], corpus, turns[:-1]) if turns else None
     query = _in_turn(question, corpus, previous, forced=False)
-    if previous is not None and not query.followup:
+    if previous is not None and not query.followup and _content_size(question) <= IN_CONTEXT_MAX:
         query = replace(query, in_context=_in_turn(question, corpus, previous, forced=True))
     return query
 
