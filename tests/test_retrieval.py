@@ -134,3 +134,22 @@ def test_article_references_are_parsed(qa, text, expected):
     from regqa.refs import find_article_refs
 
     assert [(r.regulation, r.article) for r in find_article_refs(text, qa.corpus)] == expected
+
+
+def test_a_short_turn_in_conversation_fuses_its_ranking_with_its_reading_in_context(fake_qa):
+    history = [{"role": "user", "content": "Which label must a toy robot carry?"}]
+    alone = fake_qa.retrieve(fake_qa.analyse("Who pays it back?"), k=5)
+    in_context = fake_qa.retrieve(fake_qa.analyse("Which label must a toy robot carry? "
+                                                  "Who pays it back?"), k=5)
+    assert [h.source_id for h in alone] == ["toy-2024#1", "commentary:smith", "toy-2024#3",
+                                            "toy-2024#4", "toy-2024#2"]
+    assert [h.source_id for h in in_context] == ["toy-2024#2", "toy-2024#1", "toy-2024#4",
+                                                 "toy-2024#3", "commentary:smith"]
+    hits = fake_qa.retrieve(fake_qa.analyse("Who pays it back?", history), k=5)
+    # RRF with the reading in context counted double: Art. 1 is 1/61 + 2/62, Art. 2 1/65 + 2/61
+    assert [h.source_id for h in hits] == ["toy-2024#1", "toy-2024#2", "toy-2024#4",
+                                           "toy-2024#3", "commentary:smith"]
+    assert hits[0].score == pytest.approx(1 / 61 + 2 / 62)
+    off = fake_qa.retrieve(fake_qa.analyse("Who pays it back?", history), k=5,
+                           settings=SearchSettings(context=False))
+    assert [h.source_id for h in off] == [h.source_id for h in alone]

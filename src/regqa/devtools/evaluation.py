@@ -50,6 +50,7 @@ BASELINES = {
 ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- learned ranker (plain RRF)": (replace(REGQA, learned=False), ()),
     "- lookups": (replace(REGQA, lookup=False), ()),
+    "- short turns also read in context": (replace(REGQA, context=False), ()),
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("dense", "bm25", "e5", "bm25_zh")},
 }
