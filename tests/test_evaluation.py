@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -54,3 +55,24 @@ def test_gold_in_a_regulation_the_corpus_lacks_counts_as_out_of_scope(fake_qa, t
                                 "gold": [{"regulation": "labeling-measures-2025", "article": 4}]}))
     (question,) = load_questions(path, fake_qa.corpus)
     assert (question.gold, question.history) == ((), ("earlier",))
+
+
+def test_questions_are_also_measured_after_an_unrelated_turn(fake_qa):
+    from regqa.devtools.evaluation import Question, after_unrelated_turn
+
+    questions = [Question("a", "lay", "Within what time must sellers refund customers for a "
+                          "broken toy robot?", ("toy-2024#3",)),
+                 Question("b", "lay", "Which label stating the battery type must toy robots carry?",
+                          ("toy-2024#2",)),
+                 Question("c", "oos", "What does the GDPR say about consent?", ()),
+                 Question("d", "followup", "And the fine?", ("toy-2024#4",), history=("x",))]
+    result = after_unrelated_turn(fake_qa, questions)
+    # the follow-up is skipped; a and b are each asked after the other, c after one of them
+    assert result["hit1"]["n"] == 2 and result["refused"]["n"] == 1
+    assert result["hit1"]["alone"] == result["hit1"]["after"] == 1.0
+    assert result["refused"]["alone"] == result["refused"]["after"] == 1.0
+    # a short question may be read as a follow-up of the turn before, and then it can lose
+    short = [replace(questions[0], question="Must sellers refund a broken toy robot?"),
+             *questions[1:]]
+    assert after_unrelated_turn(fake_qa, short)["hit1"] == {"n": 2, "alone": 1.0, "after": 0.5,
+                                                            "p": 1.0}

@@ -330,6 +330,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
                                for m in METRICS} | {"n": len(group)}
                         for lang, group in by_lang.items() if group},
             "answers": answer_metrics(questions, answers, corpus),
+            "after_unrelated": after_unrelated_turn(qa, questions),
             "cv_floor": {"abstention": float(np.mean([cv_abstain[q.id] for q in undecided
                                                       if not q.gold] or [np.nan])),
                          "false_abstention": float(np.mean([cv_abstain[q.id] for q in undecided
@@ -340,6 +341,34 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
             "abstention_errors": [(q.id, q.kind, q.question, answers[q.id].status)
                                   for q in questions
                                   if (answers[q.id].status == "no_match") == bool(q.gold)]}
+
+
+def after_unrelated_turn(qa, questions: Sequence[Question], seed: int = 7) -> dict:
+    """Each question without history asked again after an unrelated earlier turn (another
+    in-scope question of the file, same language, no gold article shared): in-scope hit@1
+    and out-of-scope refusal, alone and in that conversation. Conversation handling must not
+    cost a user who changes the subject."""
+    rng = random.Random(seed)
+    fresh = [q for q in questions if not q.history]
+    inside = [q for q in fresh if q.gold]
+    rows = {"hit1": ([], []), "refused": ([], [])}
+    for q in fresh:
+        others = [o for o in inside if o.lang == q.lang and not set(o.gold) & set(q.gold)]
+        if not others:
+            continue
+        history = [{"role": "user", "content": rng.choice(others).question}]
+        alone, after = qa.analyse(q.question), qa.analyse(q.question, history)
+        if q.gold:
+            for i, query in enumerate((alone, after)):
+                hits = qa.retrieve(query, k=1)
+                rows["hit1"][i].append(bool(hits) and hits[0].source_id in q.gold)
+        else:
+            for i, query in enumerate((alone, after)):
+                rows["refused"][i].append(qa.answer(query).status == "no_match")
+    return {name: {"n": len(a), "alone": float(np.mean(a)) if a else float("nan"),
+                   "after": float(np.mean(b)) if b else float("nan"),
+                   "p": paired_p([float(x) for x in a], [float(x) for x in b]) if a else 1.0}
+            for name, (a, b) in rows.items()}
 
 
 def _fmt(triple) -> str:
@@ -388,6 +417,11 @@ def render_report(result: dict, role: str) -> str:
               f"{a['invalid_citations']}",
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
               f"false abstention {result['cv_floor']['false_abstention']:.3f}",
+              "- Asked after an unrelated earlier turn (another question of this file): "
+              + "; ".join(f"{label} {u[key]['alone']:.3f} alone, {u[key]['after']:.3f} after "
+                          f"(n {u[key]['n']}, p {u[key]['p']:.3f})"
+                          for key, label in (("hit1", "hit@1"), ("refused", "out of scope refused"))
+                          for u in [result["after_unrelated"]] if u[key]["n"]),
               "", "## Misses (first result not gold)", "", "| id | kind | question | gold | top 3 |",
               "|---|---|---|---|---|"]
     for qid, kind, text, gold, top in result["misses"]:
