@@ -418,10 +418,12 @@ def render_report(result: dict, role: str) -> str:
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
               f"false abstention {result['cv_floor']['false_abstention']:.3f}",
               "- Asked after an unrelated earlier turn (another question of this file): "
-              + "; ".join(f"{label} {u[key]['alone']:.3f} alone, {u[key]['after']:.3f} after "
-                          f"(n {u[key]['n']}, p {u[key]['p']:.3f})"
-                          for key, label in (("hit1", "hit@1"), ("refused", "out of scope refused"))
-                          for u in [result["after_unrelated"]] if u[key]["n"]),
+              + ("; ".join(f"{label} {u[key]['alone']:.3f} alone, {u[key]['after']:.3f} after "
+                           f"(n {u[key]['n']}, p {u[key]['p']:.3f})"
+                           for key, label in (("hit1", "hit@1"),
+                                              ("refused", "out of scope refused"))
+                           for u in [result["after_unrelated"]] if u[key]["n"])
+                 or "not measured (every question here already has a history)"),
               "", "## Misses (first result not gold)", "", "| id | kind | question | gold | top 3 |",
               "|---|---|---|---|---|"]
     for qid, kind, text, gold, top in result["misses"]:
