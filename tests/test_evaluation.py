@@ -72,7 +72,7 @@ def test_questions_are_also_measured_after_an_unrelated_turn(fake_qa):
     assert result["hit1"]["alone"] == result["hit1"]["after"] == 1.0
     assert result["refused"]["alone"] == result["refused"]["after"] == 1.0
     # a short question may be read as a follow-up of the turn before, and then it can lose
-    short = [replace(questions[0], question="Must sellers refund a broken toy robot?"),
+    short = [replace(questions[0], question="Must sellers refund a broken robot?"),
              *questions[1:]]
     assert after_unrelated_turn(fake_qa, short)["hit1"] == {"n": 2, "alone": 1.0, "after": 0.5,
                                                             "p": 1.0}

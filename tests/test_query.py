@@ -230,3 +230,24 @@ def test_a_long_turn_is_a_new_question_not_a_possible_follow_up(corpus):
     history = [{"role": "user", "content": "Must sellers refund a broken toy robot?"}]
     question = "Which national standard sets the battery safety test for robots sold abroad?"
     assert analyse(question, corpus, history).in_context is None
+
+
+@pytest.mark.parametrize("question", [
+    "Toy rules penalty?",  # names a regulation
+    "Art. 4 text?",  # names an article
+    "What did Jane Smith argue?",  # names a commentator
+])
+def test_a_short_turn_that_says_what_it_is_about_has_no_second_reading(corpus, question):
+    history = [{"role": "user", "content": "Must sellers refund a broken toy robot?"}]
+    query = analyse(question, corpus, history)
+    assert query.in_context is None
+
+
+@pytest.mark.parametrize("question", [
+    "《原神》里的AI角色要加标识吗？",  # a game, not an instrument
+    "电视剧《三体》用换脸要同意吗？",
+    "《办法》第三条怎么说？",  # a bare generic word
+    "Does The New York Times have to label AI images?",  # a newspaper, not a place
+])
+def test_titles_of_works_and_newspapers_keep_a_question_in_scope(corpus, question):
+    assert analyse(question, corpus).out_of_scope is None

@@ -153,3 +153,18 @@ def test_a_short_turn_in_conversation_fuses_its_ranking_with_its_reading_in_cont
     off = fake_qa.retrieve(fake_qa.analyse("Who pays it back?", history), k=5,
                            settings=SearchSettings(context=False))
     assert [h.source_id for h in off] == [h.source_id for h in alone]
+
+
+def test_a_longer_list_for_a_short_turn_only_appends(fake_qa):
+    history = [{"role": "user", "content": "Which label must a toy robot carry?"}]
+    query = fake_qa.analyse("Who pays it back?", history)
+    short = [h.source_id for h in fake_qa.retrieve(query, k=2)]
+    assert short == [h.source_id for h in fake_qa.retrieve(query, k=5)][:2]
+
+
+def test_named_sources_become_hits_unless_filtered_out(fake_qa):
+    retriever = fake_qa.retriever(k=5)
+    (hit,) = retriever.hits_for(["toy-2024#4"])
+    assert (hit.source_id, hit.article, hit.via) == ("toy-2024#4", 4, ("reference",))
+    assert hit.text.startswith("Whoever sells a toy robot without the label")
+    assert fake_qa.retriever(k=5, kinds=["commentary"]).hits_for(["toy-2024#4"]) == []

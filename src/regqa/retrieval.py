@@ -6,7 +6,8 @@ of the `Query`'s standalone text. Every ranking is collapsed to sources (an arti
 commentary document) and the candidates are scored by the learned ranker (ranker.py) from
 their ranks; without a fitted ranker, by weighted reciprocal rank fusion.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
-by lookup.
+by lookup. A short turn in a conversation is ranked from both its readings, alone and as a
+follow-up, fused.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ def collapse(nodes: Sequence[NodeWithScore], chunks: dict) -> list[tuple[str, st
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Which retrievers run and how much each counts. With a fitted ranker (the default) the
-    weights and priors below only matter for the fallback, reciprocal rank fusion; the eval
-    switches each rule off in an ablation (eval/analysis.md)."""
+    """Which retrievers and rules run. The weights only matter for the fallback, reciprocal
+    rank fusion without a fitted ranker (a weight of 0 switches a retriever off either way);
+    the eval switches each rule off in an ablation (eval/analysis.md)."""
 
     dense: float = 1.0
     bm25: float = 1.0
@@ -145,13 +146,25 @@ class HybridRetriever(BaseRetriever):
             return self._search(query, self.k)
         # A short turn in a conversation may continue it without saying so ("要公示吗？"):
         # its own ranking is fused with its reading in context, which counts double
-        # (eval/analysis.md: won on held-out follow-ups, unchanged after an unrelated turn)
-        depth = max(self.k, CONTEXT_DEPTH)
-        alone, context = self._search(query, depth), self._search(query.in_context, depth)
+        # (eval/analysis.md: won on held-out follow-ups, unchanged after an unrelated turn).
+        # Both lists have a fixed length, so a longer k only appends to the same first hits.
+        fixed = self._with_k(CONTEXT_DEPTH)
+        alone = fixed._search(query, CONTEXT_DEPTH)
+        context = fixed._search(query.in_context, CONTEXT_DEPTH)
         fused = reciprocal_rank_fusion([[h.source_id for h in alone],
                                         [h.source_id for h in context]], [1.0, CONTEXT_WEIGHT])
         by_id = {h.source_id: h for h in context} | {h.source_id: h for h in alone}
-        return [replace(by_id[source], score=score) for source, score in fused[: self.k]]
+        hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
+        if self.k > len(hits):  # the rest in the turn's own order, below the fused ones
+            seen = {h.source_id for h in hits}
+            floor = min((h.score for h in hits), default=0.0)
+            hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
+                h for h in self._search(query, self.k) if h.source_id not in seen)]
+        return hits[: self.k]
+
+    def _with_k(self, k: int) -> HybridRetriever:
+        return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
+                               self.settings, self.ranker)
 
     def _search(self, query: Query, k: int) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
@@ -255,6 +268,12 @@ class HybridRetriever(BaseRetriever):
         sources = [article_source_id(r.regulation, r.article) for r in query.lookups]
         sources += [commentary_source_id(doc_id) for doc_id in query.commentators]
         return list(dict.fromkeys(sources))
+
+    def hits_for(self, sources: Sequence[str]) -> list[Hit]:
+        """Hits for sources named by id (the candidates of an ambiguous article number that
+        retrieval did not rank high), scored below everything retrieved."""
+        return [self._hit(source, None, 0.0, 0.0, ("reference",)) for source in sources
+                if self._allowed_source(source)]
 
     def _hit(self, source: str, chunk_id: str | None, score: float, similarity: float,
              via: tuple[str, ...]) -> Hit:
