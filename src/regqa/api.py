@@ -106,7 +106,8 @@ class RegQA:
             # development but lost three follow-ups held-out (eval/analysis.md), so it is not here
             return self.answer(query.in_context, regulations)
         relevance = strength(hits)
-        missing = [s for s in decision.lookup if s not in {h.source_id for h in hits}]
+        found = {h.source_id for h in hits}
+        missing = [s for s in decision.lookup if s not in found]
         if missing:  # an ambiguous article number's candidates that ranked low: listed anyway
             hits = [*hits, *self.retriever(ASK_DEPTH, regulations).hits_for(missing)]
         offline = self.answerer.offline(query, hits, decision, relevance=relevance)

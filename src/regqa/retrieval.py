@@ -141,16 +141,15 @@ class HybridRetriever(BaseRetriever):
         return self._ranked(index.as_retriever(similarity_top_k=self.depth), text, lexical=False)
 
     def search(self, query: Query) -> list[Hit]:
-        if (query.in_context is None or query.lookups or query.commentators
-                or not self.settings.context):
-            return self._search(query, self.k)
+        # (a turn naming an article or commentator has no reading in context: see query.py)
+        if query.in_context is None or not self.settings.context:
+            return self._search(query)
         # A short turn in a conversation may continue it without saying so ("要公示吗？"):
         # its own ranking is fused with its reading in context, which counts double
         # (eval/analysis.md: won on held-out follow-ups, unchanged after an unrelated turn).
         # Both lists have a fixed length, so a longer k only appends to the same first hits.
         fixed = self._with_k(CONTEXT_DEPTH)
-        alone = fixed._search(query, CONTEXT_DEPTH)
-        context = fixed._search(query.in_context, CONTEXT_DEPTH)
+        alone, context = fixed._search(query), fixed._search(query.in_context)
         fused = reciprocal_rank_fusion([[h.source_id for h in alone],
                                         [h.source_id for h in context]], [1.0, CONTEXT_WEIGHT])
         by_id = {h.source_id: h for h in context} | {h.source_id: h for h in alone}
@@ -159,17 +158,17 @@ class HybridRetriever(BaseRetriever):
             seen = {h.source_id for h in hits}
             floor = min((h.score for h in hits), default=0.0)
             hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
-                h for h in self._search(query, self.k) if h.source_id not in seen)]
+                h for h in self._search(query) if h.source_id not in seen)]
         return hits[: self.k]
 
     def _with_k(self, k: int) -> HybridRetriever:
         return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
                                self.settings, self.ranker)
 
-    def _search(self, query: Query, k: int) -> list[Hit]:
+    def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
         weights = [self._weight(name) for name in names]
-        return self._fused(query, names, rankings, weights, similarity, k)
+        return self._fused(query, names, rankings, weights, similarity)
 
     def _weight(self, name: str) -> float:
         s = self.settings
@@ -217,7 +216,7 @@ class HybridRetriever(BaseRetriever):
         return [article_source_id(reg, n) for r in query.references if r.regulation is None
                 for reg, n in r.candidates]
 
-    def _fused(self, query: Query, names, rankings, weights, similarity, k: int) -> list[Hit]:
+    def _fused(self, query: Query, names, rankings, weights, similarity) -> list[Hit]:
         s = self.settings
         best_chunk: dict[str, str] = {}
         found_by: dict[str, list[str]] = {}
@@ -243,7 +242,7 @@ class HybridRetriever(BaseRetriever):
         order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
-        for source in order[:k]:
+        for source in order[: self.k]:
             via = tuple(["lookup"] if source in looked_up else []) + tuple(found_by.get(source, ()))
             score = top + 1.0 if source in looked_up else scores[source]
             hits.append(self._hit(source, best_chunk.get(source), score,
@@ -271,7 +270,8 @@ class HybridRetriever(BaseRetriever):
 
     def hits_for(self, sources: Sequence[str]) -> list[Hit]:
         """Hits for sources named by id (the candidates of an ambiguous article number that
-        retrieval did not rank high), scored below everything retrieved."""
+        retrieval did not rank high), with score and similarity 0: callers put them after the
+        retrieved hits, whose scores (ranker logits) may be negative."""
         return [self._hit(source, None, 0.0, 0.0, ("reference",)) for source in sources
                 if self._allowed_source(source)]
 
