@@ -107,3 +107,15 @@ def test_history_that_is_not_a_list_is_an_input_error(fake_qa):
 
     with pytest.raises(InputError, match="history must be a list"):
         fake_qa.ask("refund?", history=123)
+
+
+def test_a_commentary_ranked_first_is_cited_alone_and_one_ranked_lower_is_not(fake_qa):
+    # Regression: an intent regex ("think", "experts") put any retrieved commentary first,
+    # even at rank 5, and dropped a commentary the ranker put first when the regex missed.
+    commentary_first = fake_qa.retriever(k=5).hits_for(["commentary:smith", "toy-2024#3"])
+    article_first = fake_qa.retriever(k=5).hits_for(["toy-2024#3", "commentary:smith"])
+    unnamed = fake_qa.analyse("Is the refund rule too generous to customers?")
+    opinion = fake_qa.analyse("What do experts think of the refund rule?")
+    choose = fake_qa.answerer.choose
+    assert [h.source_id for h in choose(unnamed, commentary_first)] == ["commentary:smith"]
+    assert [h.source_id for h in choose(opinion, article_first)] == ["toy-2024#3"]
