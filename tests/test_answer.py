@@ -53,7 +53,9 @@ def test_questions_about_other_laws_are_out_of_scope(fake_qa, question):
     assert fake_qa.analyse(question).out_of_scope is not None
     answer = fake_qa.ask(question)
     assert (answer.status, answer.citations) == ("no_match", ())
-    assert "not in the corpus" in answer.reason or "only regulations of China" in answer.reason
+    why = ("不在本语料库中",) if answer.lang == "zh" else ("not in the corpus",
+                                                           "only regulations of China")
+    assert any(words in answer.reason for words in why)
 
 
 @pytest.mark.parametrize("question", [
@@ -96,7 +98,7 @@ def test_the_closing_date_article_is_not_cited_unless_dates_are_asked(qa):
 
 
 def test_zh_number_writes_article_numbers_as_the_texts_do():
-    from regqa.answer import zh_number
+    from regqa.text import zh_number
 
     assert [zh_number(n) for n in (1, 10, 17, 20, 24, 35, 105)] == [
         "一", "十", "十七", "二十", "二十四", "三十五", "一百零五"]
@@ -119,3 +121,16 @@ def test_a_commentary_ranked_first_is_cited_alone_and_one_ranked_lower_is_not(fa
     choose = fake_qa.answerer.choose
     assert [h.source_id for h in choose(unnamed, commentary_first)] == ["commentary:smith"]
     assert [h.source_id for h in choose(opinion, article_first)] == ["toy-2024#3"]
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("玩具机器人规定第三十条是什么？", "《玩具机器人规定》共4条（第一条至第四条），没有第三十条"),
+    ("第九十九条怎么说？", "语料库中没有哪部规定有第九十九条（条文最多的是《玩具机器人规定》，共4条）"),
+    ("欧盟对玩具有什么要求？", "问题涉及欧盟的规则，不在本语料库的范围内"),
+    ("GDPR对玩具有什么要求？", "问题涉及GDPR的规则，不在本语料库的范围内"),
+])
+def test_a_chinese_question_is_told_in_chinese_why_it_is_refused(fake_qa, question, reason):
+    # Regression: the reason inside the Chinese refusal was English
+    answer = fake_qa.ask(question)
+    assert (answer.status, answer.reason) == ("no_match", reason)
+    assert f"（{reason}）" in answer.text

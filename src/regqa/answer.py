@@ -20,26 +20,9 @@ from .corpus import Corpus
 from .decision import Decision
 from .query import Query
 from .retrieval import Hit, hit_node
-from .text import ChineseTokenizer, en_terms, units
+from .text import ChineseTokenizer, en_terms, units, zh_number
 
 MAX_QUOTES = 2
-ZH_NUMERALS = "零一二三四五六七八九"
-
-
-def zh_number(n: int) -> str:
-    """17 -> 十七, 24 -> 二十四, 105 -> 一百零五 (article numbers as the texts write them)."""
-    if n < 10:
-        return ZH_NUMERALS[n]
-    if n < 20:
-        return "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
-    if n < 100:
-        return ZH_NUMERALS[n // 10] + "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
-    rest = n % 100
-    tail = "" if not rest else ("零" + zh_number(rest) if rest < 10 else
-                                (("一" if rest < 20 else "") + zh_number(rest)))
-    return ZH_NUMERALS[n // 100] + "百" + tail
-
-
 def label_zh(hit: Hit) -> str:
     if hit.kind != "article":
         return f"评论：{hit.label.removeprefix('Commentary: ')}"
@@ -192,8 +175,9 @@ class Answerer:
             by_id = {h.source_id: h for h in hits}
             absent = [s for s in decision.lookup if s not in by_id and not s.startswith("commentary:")]
             if absent:  # the regulation filter left the named article out
-                reason = (f"{', '.join(absent)} is outside the regulations selected; clear the "
-                          "filter to see it")
+                reason = (f"{'、'.join(absent)}不在所选规定的范围内；清除筛选即可看到" if lang == "zh"
+                          else f"{', '.join(absent)} is outside the regulations selected; clear "
+                          "the filter to see it")
                 return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
                               "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                               lang=lang)
@@ -207,7 +191,7 @@ class Answerer:
             citations = tuple(self.citation(n, query, hit)
                               for n, hit in enumerate(self.choose(query, hits), start=1))
         if not citations:
-            reason = "nothing retrieved can be quoted"
+            reason = "检索到的内容无法引用" if lang == "zh" else "nothing retrieved can be quoted"
             return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
                           "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                           lang=lang)

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from .corpus import Corpus
 from .query import Query
+from .text import zh_number
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 TOO_WEAK = "no provision in the corpus is close enough to the question"
+TOO_WEAK_ZH = "最接近的条文与问题的相似度不足"
 
 
 @dataclass(frozen=True)
@@ -41,40 +43,59 @@ def strength(hits: Sequence) -> float:
     return max((h.similarity for h in hits[:3]), default=0.0)
 
 
-def _no_such_article(ref, corpus: Corpus) -> str:
+def _no_such_article(ref, corpus: Corpus, lang: str) -> str:
     if ref.regulation is not None:
         regulation = corpus.regulation(ref.regulation)
         numbers = [a.number for a in regulation.articles]
+        if lang == "zh":
+            return (f"《{regulation.title_zh}》共{len(numbers)}条（第{zh_number(numbers[0])}条至"
+                    f"第{zh_number(numbers[-1])}条），没有第{zh_number(ref.article)}条")
         return (f"the {regulation.short_title} have articles {numbers[0]}–{numbers[-1]} "
                 f"({len(numbers)} in all); there is no Article {ref.article}")
     longest = max(corpus.regulations, key=lambda r: r.articles[-1].number)
+    if lang == "zh":
+        return (f"语料库中没有哪部规定有第{zh_number(ref.article)}条（条文最多的是"
+                f"《{longest.title_zh}》，共{longest.articles[-1].number}条）")
     return (f"no regulation in the corpus has an Article {ref.article} (the highest is "
             f"Art. {longest.articles[-1].number} of the {longest.short_title})")
+
+
+def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
+    if lang == "zh":
+        names = "、".join(f"《{corpus.regulation(reg).title_zh}》第{zh_number(n)}条"
+                         for reg, n in ref.candidates)
+        return f"多部规定都有第{zh_number(ref.article)}条（{names}），请说明指的是哪一部"
+    names = "; ".join(f"{corpus.regulation(reg).short_title}, Art. {n}" for reg, n in ref.candidates)
+    return f"several regulations have an Article {ref.article} ({names}); say which one you mean"
+
+
+def too_weak(decision: Decision) -> bool:
+    """Refused only because the evidence was too weak (a short turn may then be retried)."""
+    return decision.reason in (TOO_WEAK, TOO_WEAK_ZH)
 
 
 def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
-    missing = [_no_such_article(ref, corpus) for ref in query.references
+    zh = query.lang == "zh"
+    missing = [_no_such_article(ref, corpus, query.lang) for ref in query.references
                if ref.status == "missing" and (ref.regulation or not query.regulations)]
     found = [f"{r.regulation}#{r.article}" for r in query.lookups]
     named = [f"commentary:{doc}" for doc in query.commentators]
     if missing and not found:
-        return Decision("no_match", "; ".join(missing))
+        return Decision("no_match", ("；" if zh else "; ").join(missing))
     if found:
         # a named commentator's view stays beside the article asked for
-        return Decision("partial" if missing else "grounded", "; ".join(missing),
+        return Decision("partial" if missing else "grounded", ("；" if zh else "; ").join(missing),
                         tuple(named + found))
     ambiguous = [r for r in query.references if r.status == "ambiguous"]
     if ambiguous and not query.regulations:
         ref = ambiguous[0]
-        names = "; ".join(f"{corpus.regulation(reg).short_title}, Art. {n}"
-                          for reg, n in ref.candidates)
-        return Decision("partial", f"several regulations have an Article {ref.article} ({names}); "
-                                   "say which one you mean",
+        return Decision("partial", _ambiguous(ref, corpus, query.lang),
                         tuple(f"{reg}#{n}" for reg, n in ref.candidates))
     if not hits:
-        return Decision("no_match", "nothing in the corpus matched the question")
+        return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
+                        else "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
-        return Decision("no_match", TOO_WEAK)
+        return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK)
     return Decision("grounded")

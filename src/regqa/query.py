@@ -235,8 +235,9 @@ def _not_covered(patterns: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(parts) or r"(?!)", re.I)
 
 
-def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str]
-                  ) -> str | None:
+def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str],
+                  lang: str = "en") -> str | None:
+    """Why the corpus cannot answer the question, in the question's language (None if it may)."""
     if named or commentators:
         return None
     home = {r.jurisdiction.lower() for r in corpus.regulations if r.jurisdiction}
@@ -253,15 +254,22 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                 "china" in home and HOME.search(text)):
             held = ", ".join(sorted({r.jurisdiction for r in corpus.regulations
                                      if r.jurisdiction})) or "no jurisdiction"
+            if lang == "zh":  # the place as the question writes it ("欧盟"), not our English
+                written = re.search(pattern, text, re.I).group(0) if latin else place
+                return f"问题涉及{written}的规则，不在本语料库的范围内"
             return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
                     f"{held}")
     names = ", ".join(r.short_title for r in corpus.regulations)
     if match := _not_covered(corpus.not_covered).search(text):
+        if lang == "zh":
+            return f"问题涉及{match.group(0)}，它不在本语料库中"
         return f"it is about {match.group(0)}, which is not in the corpus ({names})"
     # Chinese writers put an instrument's title in 《》: one that names none of the corpus's
     # regulations (by title or alias) is another instrument
     for title in (m.group(0)[1:-1] for m in TITLED.finditer(text)):
         if not regulation_mentions(title, corpus):
+            if lang == "zh":
+                return f"问题涉及《{title}》，它不在本语料库中"
             return f"it is about 《{title}》, which is not in the corpus ({names})"
     return None
 
@@ -332,4 +340,4 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
-        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators))
+        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang))

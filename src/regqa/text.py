@@ -105,3 +105,20 @@ class ChineseTokenizer:
         for run in re.findall(r"[\u3400-\u9fff]+", text):
             tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
         return tokens
+
+
+ZH_NUMERALS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """17 -> 十七, 24 -> 二十四, 105 -> 一百零五 (article numbers as the texts write them)."""
+    if n < 10:
+        return ZH_NUMERALS[n]
+    if n < 20:
+        return "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
+    if n < 100:
+        return ZH_NUMERALS[n // 10] + "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
+    rest = n % 100
+    tail = "" if not rest else ("零" + zh_number(rest) if rest < 10 else
+                                (("一" if rest < 20 else "") + zh_number(rest)))
+    return ZH_NUMERALS[n // 100] + "百" + tail
