@@ -89,7 +89,8 @@ def test_a_chinese_question_is_answered_in_chinese_quoting_the_official_text(toy
     first = answer.citations[0]
     assert first.hit.source_id == "toy-2024#3"
     assert first.quotes_zh == ("玩具机器人损坏的，销售者应当在十四日内退款。",)
-    assert answer.text.startswith("依据 《玩具机器人规定》第三条: 玩具机器人损坏的，销售者应当在十四日内退款。 [1]")
+    assert answer.text.startswith("依据《玩具机器人规定》第三条：玩具机器人损坏的，销售者应当在十四日内退款。 [1]"
+                                  "\n\n《玩具机器人规定》第三条：\n\n> *English (unofficial):* Sellers shall")
 
 
 def test_the_closing_date_article_is_not_cited_unless_dates_are_asked(qa):
@@ -134,3 +135,15 @@ def test_a_chinese_question_is_told_in_chinese_why_it_is_refused(fake_qa, questi
     answer = fake_qa.ask(question)
     assert (answer.status, answer.reason) == ("no_match", reason)
     assert f"（{reason}）" in answer.text
+
+
+def test_a_list_is_quoted_whole_when_its_lead_in_or_an_item_is_the_best_unit():
+    # Regression: a lone item (or a lead-in without its items) was quoted, which can say the
+    # opposite of the article ("only services outside the list need a labelling function")
+    from regqa.answer import _pick
+
+    scored = [(1.0, "Providers of these services shall label:"), (0.5, "(1) chat;"),
+              (2.0, "(2) faces."), (1.5, "Other providers shall offer a labelling function.")]
+    assert _pick(scored) == tuple(u for _, u in scored[:3])
+    assert _pick([(0.1, "Lead:"), (0.0, "(1) a;"), (0.0, "(2) b."), (3.0, "One."),
+                  (2.0, "Two.")]) == ("One.", "Two.")

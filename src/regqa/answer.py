@@ -20,7 +20,7 @@ from .corpus import Corpus
 from .decision import Decision
 from .query import Query
 from .retrieval import Hit, hit_node
-from .text import ChineseTokenizer, en_terms, units, zh_number
+from .text import ITEM, ChineseTokenizer, counterpart, en_terms, units, zh_number
 
 MAX_QUOTES = 2
 def label_zh(hit: Hit) -> str:
@@ -122,16 +122,21 @@ class Answerer:
         return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u))), u) for u in units(text)]
 
     def citation(self, number: int, query: Query, hit: Hit) -> Citation:
-        """The [number] citation of a chosen source: an article's best English and Chinese
-        units and the one that leads; a commentary's matched paragraph."""
+        """The [number] citation of a chosen source: an article's best units in the
+        question's language, the same units in the other language, and the one that leads;
+        a commentary's matched paragraph."""
         if hit.kind != "article":
             return Citation(number, hit, (hit.matched.split("\n", 1)[-1],))
-        en = self.unit_scores(query, hit.text, "en")
-        zh = self.unit_scores(query, hit.text_zh, "zh") if hit.text_zh else []
-        primary = zh if query.lang == "zh" and zh else en
-        body = [(s, u) for s, u in primary if not u.endswith((":", "："))] or primary
-        lead = max(body, key=lambda pair: pair[0])[1] if body else ""
-        return Citation(number, hit, _pick(en), _pick(zh), lead)
+        if query.lang == "zh" and hit.text_zh:
+            scored = self.unit_scores(query, hit.text_zh, "zh")
+            quotes_zh = _pick(scored)
+            quotes = counterpart(quotes_zh, hit.text_zh, hit.text)
+        else:
+            scored = self.unit_scores(query, hit.text, "en")
+            quotes = _pick(scored)
+            quotes_zh = counterpart(quotes, hit.text, hit.text_zh) if hit.text_zh else ()
+        lead = max(scored, key=lambda pair: pair[0])[1] if scored else ""
+        return Citation(number, hit, quotes, quotes_zh, lead)
 
     def choose(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
         """Sources to cite, best first: the best hit and the best article of every other
@@ -211,16 +216,39 @@ def _idf(documents: Sequence[set[str]]) -> dict[str, float]:
 
 
 def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
-    """The best units (at most MAX_QUOTES), in the article's own order; a numbered item
-    brings its lead-in; an article of one or two units is quoted whole."""
+    """The best units (at most MAX_QUOTES), in the article's own order. A list is quoted
+    whole (its lead-in and every item) when its lead-in or an item is the best unit: an item
+    cut from its list, or a lead-in without its items, can say the opposite of the article.
+    An article of one or two units is quoted whole."""
     if len(scored) <= MAX_QUOTES:
         return tuple(u for _, u in scored)
     ranked = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
-    keep = sorted(ranked[:MAX_QUOTES] if scored[ranked[0]][0] > 0 else [0])
-    lead = scored[0][1]
-    if lead.endswith((":", "：")) and 0 not in keep:
-        keep = [0, ranked[0]]
+    if scored[ranked[0]][0] <= 0:
+        return (scored[0][1],)
+    listed = _list_around([u for _, u in scored], ranked[0])
+    keep = listed or ranked[:MAX_QUOTES]
     return tuple(scored[i][1] for i in sorted(set(keep)))
+
+
+def _list_around(texts: list[str], i: int) -> list[int]:
+    """Indices of the list (a lead-in ending in a colon and the numbered items after it)
+    that unit i belongs to; [] when it is not part of one."""
+    def is_item(j: int) -> bool:
+        return 0 <= j < len(texts) and bool(ITEM.match(texts[j]))
+
+    def is_lead_in(j: int) -> bool:
+        return 0 <= j < len(texts) and texts[j].endswith((":", "："))
+
+    if not (is_item(i) or (is_lead_in(i) and is_item(i + 1))):
+        return []
+    start = i
+    while is_item(start):
+        start -= 1
+    first = start if is_lead_in(start) else start + 1
+    end = max(i, start) + 1
+    while is_item(end):
+        end += 1
+    return list(range(first, end))
 
 
 def no_match_text(reason: str, hits: Sequence[Hit], lang: str, corpus: Corpus) -> str:
@@ -256,8 +284,8 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
         first = law[0]
         lead = _lead(first, zh)
         label = first.label_zh if zh else first.label
-        lines.append(f"{'依据' if zh else 'Under'} {escape(label)}: "
-                     f"{escape(lead)} [{first.number}]" if lead else escape(label))
+        opening = f"依据{escape(label)}：" if zh else f"Under {escape(label)}: "
+        lines.append(f"{opening}{escape(lead)} [{first.number}]" if lead else escape(label))
     if comparison and len({c.hit.regulation for c in law}) >= 2:
         header = "| 规定 | 条文 | 规则 |" if zh else "| Regulation | Article | Rule |"
         lines += ["", header, "|---|---|---|"]
@@ -282,11 +310,11 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""
             if not quotes and not english:
                 continue
-            lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}:")
+            lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}{'：' if zh else ':'}")
             lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in quotes)
             if english:
                 lines.append(f"\n> *English (unofficial):* {escape(english)}")
-    if zh:
+    if zh and law:  # (a commentary is our English summary: there is no official text)
         lines.append("\n*以官方中文文本为准；英文为 regqa 的非官方译文。*")
     return "\n".join(lines)
 

@@ -56,20 +56,43 @@ def chinese_numeral(text: str) -> int:
 def units(text: str) -> list[str]:
     """Quotable pieces of an article, English or Chinese: numbered items whole, a lead-in
     ending in a colon whole, other paragraphs by sentence. Each is a verbatim substring."""
+    return [unit for paragraph in paragraph_units(text) for unit in paragraph]
+
+
+def paragraph_units(text: str) -> list[list[str]]:
+    """`units`, paragraph by paragraph (the two languages of an article have the same
+    paragraphs, so a Chinese unit's English rendering is found by its place)."""
     out = []
     for paragraph in text.split("\n\n"):
-        paragraph = paragraph.strip()
+        # the article's own "第六条 " heading is not part of what it says
+        paragraph = ZH_HEADING.sub("", paragraph.strip())
         if not paragraph:
             continue
         if ITEM.match(paragraph) or paragraph.endswith((":", "：")):
-            out.append(paragraph)
+            out.append([paragraph])
         elif is_chinese(paragraph):
-            # the article's own "第六条 " heading is not part of what it says
-            paragraph = ZH_HEADING.sub("", paragraph)
-            out.extend(s for s in ZH_SENTENCE.split(paragraph) if s.strip())
+            out.append([s for s in ZH_SENTENCE.split(paragraph) if s.strip()])
         else:
-            out.extend(s for s in EN_SENTENCE.split(paragraph) if s)
+            out.append([s for s in EN_SENTENCE.split(paragraph) if s])
     return out
+
+
+def counterpart(quoted: Iterable[str], source: str, target: str) -> tuple[str, ...]:
+    """The units of `target` (the same article in the other language) that render the
+    `quoted` units of `source`: the unit in the same place when the paragraph splits into as
+    many units in both languages, else the whole paragraph; in the target's order, once."""
+    mine, theirs = paragraph_units(source), paragraph_units(target)
+    if len(mine) != len(theirs):
+        return ()
+    wanted: list[tuple[int, int]] = []
+    for unit in quoted:
+        for p, paragraph in enumerate(mine):
+            if unit in paragraph:
+                i = paragraph.index(unit)
+                same = len(paragraph) == len(theirs[p])
+                wanted += [(p, i)] if same else [(p, j) for j in range(len(theirs[p]))]
+                break
+    return tuple(theirs[p][i] for p, i in sorted(set(wanted)))
 
 
 def en_terms(text: str) -> list[str]:

@@ -224,7 +224,9 @@ def answer_metrics(questions: Sequence[Question], answers: dict, corpus: Corpus)
     everyone = [(answers[q.id].citations[0].hit.source_id in q.gold)
                 if answers[q.id].status in ("grounded", "partial") and answers[q.id].citations
                 else False for q in inside]
-    zh_grounded = [q for q in questions if q.lang == "zh" and answers[q.id].citations
+    # answers citing an article: a commentary alone has no official Chinese text to quote
+    zh_grounded = [q for q in questions if q.lang == "zh"
+                   and any(c.hit.kind == "article" for c in answers[q.id].citations)
                    and answers[q.id].status in ("grounded", "partial")]
 
     def mean(values):
@@ -407,7 +409,8 @@ def render_report(result: dict, role: str) -> str:
               f"- Padded with the closing date article when dates were not asked: {a['padded_dates']:.3f}",
               f"- Abstention on out-of-scope ({a['n_out']}): {a['abstention']:.3f}; false abstention "
               f"on in-scope ({a['n_in']}): {a['false_abstention']:.3f}",
-              f"- Grounded Chinese answers quoting the official Chinese: {a['zh_quotes_official']:.3f}",
+              "- Grounded Chinese answers citing an article that quote the official Chinese: "
+              f"{a['zh_quotes_official']:.3f}",
               f"- `partial` on false-premise questions: {a['false_premise_partial']:.3f}; on other "
               f"in-scope questions: {a['partial_elsewhere']:.3f}",
               f"- Invalid citations (missing article, quote not verbatim, [n] unused): "
