@@ -168,3 +168,21 @@ def test_named_sources_become_hits_unless_filtered_out(fake_qa):
     assert (hit.source_id, hit.article, hit.via) == ("toy-2024#4", 4, ("reference",))
     assert hit.text.startswith("Whoever sells a toy robot without the label")
     assert fake_qa.retriever(k=5, kinds=["commentary"]).hits_for(["toy-2024#4"]) == []
+
+
+def test_a_named_regulations_best_article_goes_before_other_regulations_articles():
+    from regqa.retrieval import HybridRetriever
+
+    ranked = ["commentary:smith", "kite-2020#4", "toy-2024#2", "kite-2020#1", "toy-2024#4"]
+    # only the best article moves: the other regulation keeps its places in the top five
+    assert HybridRetriever._named_first(ranked, ["toy-2024"]) == [
+        "commentary:smith", "toy-2024#2", "kite-2020#4", "kite-2020#1", "toy-2024#4"]
+    assert HybridRetriever._named_first(ranked, ["kite-2020"]) == ranked
+    assert HybridRetriever._named_first(ranked, ["drone-2025"]) == ranked
+
+
+def test_only_a_regulation_named_in_the_turn_itself_counts_as_named(fake_qa):
+    history = [{"role": "user", "content": "What must toy robot labels say under the toy rules?"}]
+    follow_up = fake_qa.analyse("and the penalties?", history)
+    assert (follow_up.regulations, follow_up.named) == (("toy-2024",), ())
+    assert fake_qa.analyse("toy rules penalties?").named == ("toy-2024",)

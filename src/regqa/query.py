@@ -117,6 +117,7 @@ class Query:
     standalone: str  # the text retrieval searches: a follow-up has the previous turn folded in
     lang: str  # "zh" | "en"
     regulations: tuple[str, ...] = ()  # named in the question (or carried over in a follow-up)
+    named: tuple[str, ...] = ()  # named in this turn's own words (never carried over)
     topics: tuple[str, ...] = ()  # named or implied by subject words
     references: tuple[Reference, ...] = ()
     commentators: tuple[str, ...] = ()  # commentary ids whose author is named
@@ -335,7 +336,8 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
     commentators = _commentators(question, corpus, "commentary" in intents)
     lang = "zh" if is_chinese(question) else "en"
     return Query(
-        text=question, standalone=standalone, lang=lang, regulations=regulations, topics=topics,
+        text=question, standalone=standalone, lang=lang, regulations=regulations,
+        named=tuple(named), topics=topics,
         references=tuple(_resolve(corpus, question, regulations if followup else ())),
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
