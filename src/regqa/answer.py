@@ -151,7 +151,7 @@ class Answerer:
             # the answer, and an article beside it would be padding
             if named:
                 return [named[0]]
-            if hits and hits[0].kind == "commentary":
+            if hits and hits[0].kind == "commentary" and not query.spans:
                 return [hits[0]]
         # the closing "in force from" article is padding unless dates are asked
         articles = [h for h in hits if h.kind == "article"
