@@ -144,9 +144,15 @@ def test_a_list_is_quoted_whole_when_its_lead_in_or_an_item_is_the_best_unit():
 
     scored = [(1.0, "Providers of these services shall label:"), (0.5, "(1) chat;"),
               (2.0, "(2) faces."), (1.5, "Other providers shall offer a labelling function.")]
-    assert _pick(scored) == tuple(u for _, u in scored[:3])
+    assert _pick(scored) == tuple(u for _, u in scored)  # the list, and the second pick
+    assert _pick([*scored[:3], (0.0, "Unrelated.")]) == tuple(u for _, u in scored[:3])
     assert _pick([(0.1, "Lead:"), (0.0, "(1) a;"), (0.0, "(2) b."), (3.0, "One."),
                   (2.0, "Two.")]) == ("One.", "Two.")
+    # the second pick brings its list too, and with nothing matching a list opening is whole
+    assert _pick([(0.5, "Lead:"), (0.0, "(1) a;"), (0.0, "(2) b."), (2.0, "Other.")]) == (
+        "Lead:", "(1) a;", "(2) b.", "Other.")
+    assert _pick([(0.0, "Lead:"), (0.0, "(1) a;"), (0.0, "(2) b.")]) == (
+        "Lead:", "(1) a;", "(2) b.")
 
 
 def test_a_comparison_across_regulations_is_answered_from_them_not_a_commentary(fake_qa):
@@ -157,3 +163,26 @@ def test_a_comparison_across_regulations_is_answered_from_them_not_a_commentary(
     query = replace(fake_qa.analyse("Compare the refund rules"), regulations=("toy-2024", "kite"))
     assert query.spans == ("toy-2024", "kite")
     assert [h.source_id for h in fake_qa.answerer.choose(query, hits)] == ["toy-2024#3"]
+
+
+def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):
+    # Regression: the leading item was removed from the quotes, leaving a gap in the list
+    from regqa.answer import Answer, Citation, render
+
+    hit = fake_qa.retriever(k=5).hits_for(["toy-2024#2"])[0]
+    listed = ("Labels shall state:", "(1) the battery;", "(2) the age range.")
+    answer = Answer("q", "", "grounded", (Citation(1, hit, listed, (), "(2) the age range."),))
+    assert render(answer).splitlines() == [
+        "Under Toy Robot Provisions, Art. 2: (2) the age range. [1]", "",
+        "Toy Robot Provisions, Art. 2:", "", "> Labels shall state: [1]", "",
+        "> (1) the battery; [1]", "", "> (2) the age range. [1]"]
+
+
+def test_a_named_commentator_stays_beside_a_bare_article_number(fake_qa):
+    # Regression: "Smith on Article 3" lost Smith's commentary once commentary was cited only
+    # when it ranked first
+    hits = fake_qa.retriever(k=5).hits_for(["toy-2024#3", "commentary:smith"])
+    query = fake_qa.analyse("What does Jane Smith argue about Article 3?")
+    assert query.commentators == ("smith",) and query.references and not query.lookups
+    assert [h.source_id for h in fake_qa.answerer.choose(query, hits)] == [
+        "commentary:smith", "toy-2024#3"]

@@ -135,7 +135,9 @@ class Answerer:
             scored = self.unit_scores(query, hit.text, "en")
             quotes = _pick(scored)
             quotes_zh = counterpart(quotes, hit.text, hit.text_zh) if hit.text_zh else ()
-        lead = max(scored, key=lambda pair: pair[0])[1] if scored else ""
+        # on a tie (no unit matching at all) the lead is not a bare lead-in
+        lead = max(scored, key=lambda pair: (pair[0], not _is_lead_in(pair[1])))[1] \
+            if scored else ""
         return Citation(number, hit, quotes, quotes_zh, lead)
 
     def choose(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
@@ -144,6 +146,9 @@ class Answerer:
         author is named."""
         commentary = [h for h in hits if h.kind == "commentary"]
         named = [h for h in commentary if h.source_id.split(":", 1)[1] in query.commentators]
+        chosen = self._articles(query, hits)
+        if named and query.references:  # "Sheehan on Article 28": his view, then the article
+            return [named[0], *chosen]
         if not query.references:
             # "what did Sheehan argue?", or a commentary the ranker put first (it learned
             # which questions ask what someone argued; an intent regex that put commentary
@@ -153,6 +158,11 @@ class Answerer:
                 return [named[0]]
             if hits and hits[0].kind == "commentary" and not query.spans:
                 return [hits[0]]
+        return chosen
+
+    def _articles(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
+        """The best article and the best article of every other regulation the question
+        spans."""
         # the closing "in force from" article is padding unless dates are asked
         articles = [h for h in hits if h.kind == "article"
                     and (h.source_id not in self._dates or query.wants("dates"))]
@@ -217,17 +227,20 @@ def _idf(documents: Sequence[set[str]]) -> dict[str, float]:
 
 def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
     """The best units (at most MAX_QUOTES), in the article's own order. A list is quoted
-    whole (its lead-in and every item) when its lead-in or an item is the best unit: an item
-    cut from its list, or a lead-in without its items, can say the opposite of the article.
-    An article of one or two units is quoted whole."""
+    whole (its lead-in and every item) when its lead-in or an item is picked: an item cut
+    from its list, or a lead-in without its items, can say the opposite of the article.
+    An article of one or two units is quoted whole; with no unit matching, its opening."""
     if len(scored) <= MAX_QUOTES:
         return tuple(u for _, u in scored)
+    texts = [u for _, u in scored]
     ranked = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
-    if scored[ranked[0]][0] <= 0:
-        return (scored[0][1],)
-    listed = _list_around([u for _, u in scored], ranked[0])
-    keep = listed or ranked[:MAX_QUOTES]
-    return tuple(scored[i][1] for i in sorted(set(keep)))
+    picked = ranked[:MAX_QUOTES] if scored[ranked[0]][0] > 0 else [0]
+    keep = {j for i in picked for j in (_list_around(texts, i) or [i])}
+    return tuple(texts[i] for i in sorted(keep))
+
+
+def _is_lead_in(unit: str) -> bool:
+    return unit.endswith((":", "："))
 
 
 def _list_around(texts: list[str], i: int) -> list[int]:
@@ -237,7 +250,7 @@ def _list_around(texts: list[str], i: int) -> list[int]:
         return 0 <= j < len(texts) and bool(ITEM.match(texts[j]))
 
     def is_lead_in(j: int) -> bool:
-        return 0 <= j < len(texts) and texts[j].endswith((":", "："))
+        return 0 <= j < len(texts) and _is_lead_in(texts[j])
 
     if not (is_item(i) or (is_lead_in(i) and is_item(i + 1))):
         return []
@@ -305,8 +318,10 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             lines.append(f"\n**{escape(title)}**")
         for citation in group:
             quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
-            if citation is law[0]:  # its answering sentence is already the first line
-                quotes = tuple(q for q in quotes if q != _lead(citation, zh))
+            lead = _lead(citation, zh)
+            if citation is law[0] and not (ITEM.match(lead) or _is_lead_in(lead)):
+                # its answering sentence is already the first line (a list stays whole)
+                quotes = tuple(q for q in quotes if q != lead)
             english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""
             if not quotes and not english:
                 continue
@@ -323,8 +338,7 @@ def _lead(citation: Citation, zh: bool) -> str:
     if citation.lead:
         return citation.lead
     quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
-    body = [q for q in quotes if not q.endswith((":", "："))]
-    return (body or list(quotes) or [""])[0]
+    return quotes[0] if quotes else ""  # an article asked for by number: its opening
 
 
 __all__ = ["Answer", "Answerer", "Citation", "render"]
