@@ -20,7 +20,7 @@ from .corpus import Corpus
 from .decision import Decision
 from .query import Query
 from .retrieval import Hit, hit_node
-from .text import ITEM, ChineseTokenizer, counterpart, en_terms, units, zh_number
+from .text import ITEM, ChineseTokenizer, counterpart, en_terms, is_lead_in, units, zh_number
 
 MAX_QUOTES = 2
 def label_zh(hit: Hit) -> str:
@@ -136,7 +136,7 @@ class Answerer:
             quotes = _pick(scored)
             quotes_zh = counterpart(quotes, hit.text, hit.text_zh) if hit.text_zh else ()
         # on a tie (no unit matching at all) the lead is not a bare lead-in
-        lead = max(scored, key=lambda pair: (pair[0], not _is_lead_in(pair[1])))[1] \
+        lead = max(scored, key=lambda pair: (pair[0], not is_lead_in(pair[1])))[1] \
             if scored else ""
         return Citation(number, hit, quotes, quotes_zh, lead)
 
@@ -239,25 +239,21 @@ def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
     return tuple(texts[i] for i in sorted(keep))
 
 
-def _is_lead_in(unit: str) -> bool:
-    return unit.endswith((":", "："))
-
-
 def _list_around(texts: list[str], i: int) -> list[int]:
     """Indices of the list (a lead-in ending in a colon and the numbered items after it)
     that unit i belongs to; [] when it is not part of one."""
     def is_item(j: int) -> bool:
         return 0 <= j < len(texts) and bool(ITEM.match(texts[j]))
 
-    def is_lead_in(j: int) -> bool:
-        return 0 <= j < len(texts) and _is_lead_in(texts[j])
+    def opens_list(j: int) -> bool:
+        return 0 <= j < len(texts) and is_lead_in(texts[j])
 
-    if not (is_item(i) or (is_lead_in(i) and is_item(i + 1))):
+    if not (is_item(i) or (opens_list(i) and is_item(i + 1))):
         return []
     start = i
     while is_item(start):
         start -= 1
-    first = start if is_lead_in(start) else start + 1
+    first = start if opens_list(start) else start + 1
     end = max(i, start) + 1
     while is_item(end):
         end += 1
@@ -318,8 +314,7 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             lines.append(f"\n**{escape(title)}**")
         for citation in group:
             quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
-            lead = _lead(citation, zh)
-            if citation is law[0] and not (ITEM.match(lead) or _is_lead_in(lead)):
+            if citation is law[0] and not (ITEM.match(lead) or is_lead_in(lead)):
                 # its answering sentence is already the first line (a list stays whole)
                 quotes = tuple(q for q in quotes if q != lead)
             english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""

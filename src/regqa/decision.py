@@ -78,15 +78,16 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
     zh = query.lang == "zh"
-    missing = [_no_such_article(ref, corpus, query.lang) for ref in query.references
-               if ref.status == "missing" and (ref.regulation or not query.regulations)]
+    missing = ("；" if zh else "; ").join(
+        _no_such_article(ref, corpus, query.lang) for ref in query.references
+        if ref.status == "missing" and (ref.regulation or not query.regulations))
     found = [f"{r.regulation}#{r.article}" for r in query.lookups]
     named = [f"commentary:{doc}" for doc in query.commentators]
     if missing and not found:
-        return Decision("no_match", ("；" if zh else "; ").join(missing))
+        return Decision("no_match", missing)
     if found:
         # a named commentator's view stays beside the article asked for
-        return Decision("partial" if missing else "grounded", ("；" if zh else "; ").join(missing),
+        return Decision("partial" if missing else "grounded", missing,
                         tuple(named + found))
     ambiguous = [r for r in query.references if r.status == "ambiguous"]
     if ambiguous and not query.regulations:

@@ -253,11 +253,11 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
             continue
         if hit and jurisdiction.lower() not in home and not (
                 "china" in home and HOME.search(text)):
-            held = ", ".join(sorted({r.jurisdiction for r in corpus.regulations
-                                     if r.jurisdiction})) or "no jurisdiction"
             if lang == "zh":  # the place as the question writes it ("欧盟"), not our English
                 written = re.search(pattern, text, re.I).group(0) if latin else place
                 return f"问题涉及{written}的规则，不在本语料库的范围内"
+            held = ", ".join(sorted({r.jurisdiction for r in corpus.regulations
+                                     if r.jurisdiction})) or "no jurisdiction"
             return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
                     f"{held}")
     names = ", ".join(r.short_title for r in corpus.regulations)

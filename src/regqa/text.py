@@ -53,6 +53,11 @@ def chinese_numeral(text: str) -> int:
     return total + current
 
 
+def is_lead_in(unit: str) -> bool:
+    """A unit that introduces a list ("…的，应当遵守下列规定：")."""
+    return unit.endswith((":", "："))
+
+
 def units(text: str) -> list[str]:
     """Quotable pieces of an article, English or Chinese: numbered items whole, a lead-in
     ending in a colon whole, other paragraphs by sentence. Each is a verbatim substring."""
@@ -68,7 +73,7 @@ def paragraph_units(text: str) -> list[list[str]]:
         paragraph = ZH_HEADING.sub("", paragraph.strip())
         if not paragraph:
             continue
-        if ITEM.match(paragraph) or paragraph.endswith((":", "：")):
+        if ITEM.match(paragraph) or is_lead_in(paragraph):
             out.append([paragraph])
         elif is_chinese(paragraph):
             out.append([s for s in ZH_SENTENCE.split(paragraph) if s.strip()])
