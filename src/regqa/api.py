@@ -9,7 +9,7 @@ from pathlib import Path
 from .answer import Answer, Answerer
 from .calibration import read_calibration
 from .corpus import Corpus
-from .decision import Evidence, decide, strength, too_weak
+from .decision import Evidence, decide, strength
 from .errors import InputError
 from .index import IndexParts, open_index
 from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
@@ -99,7 +99,7 @@ class RegQA:
         """The answer to an analysed question (what `ask` returns)."""
         hits = self.retrieve(query, k=ASK_DEPTH, regulations=regulations)
         decision = decide(query, hits, self.corpus, self.evidence)
-        if too_weak(decision) and query.in_context is not None:
+        if decision.too_weak and query.in_context is not None:
             # too little alone, but it may continue the conversation: search it as a follow-up.
             # An unrelated short question ("How do I bake bread?") then gets the previous
             # subject's article; requiring that article among the turn's own hits won on

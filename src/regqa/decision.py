@@ -24,6 +24,7 @@ class Decision:
     status: str  # one of STATUSES (never llm_unavailable: that is the LLM path's)
     reason: str = ""  # shown to the user when not plainly grounded
     lookup: tuple[str, ...] = ()  # source ids to cite exactly, when the question named them
+    too_weak: bool = False  # refused only because the evidence fell below the floor
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,6 @@ def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
     return f"several regulations have an Article {ref.article} ({names}); say which one you mean"
 
 
-def too_weak(decision: Decision) -> bool:
-    """Refused only because the evidence was too weak (a short turn may then be retried)."""
-    return decision.reason in (TOO_WEAK, TOO_WEAK_ZH)
-
-
 def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
@@ -98,5 +94,5 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
-        return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK)
+        return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
     return Decision("grounded")
