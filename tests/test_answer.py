@@ -155,16 +155,6 @@ def test_a_list_is_quoted_whole_when_its_lead_in_or_an_item_is_the_best_unit():
         "Lead:", "(1) a;", "(2) b.")
 
 
-def test_a_comparison_across_regulations_is_answered_from_them_not_a_commentary(fake_qa):
-    # Regression: a commentary ranked first made a comparison a commentary-only answer
-    from dataclasses import replace
-
-    hits = fake_qa.retriever(k=5).hits_for(["commentary:smith", "toy-2024#3"])
-    query = replace(fake_qa.analyse("Compare the refund rules"), regulations=("toy-2024", "kite"))
-    assert query.spans == ("toy-2024", "kite")
-    assert [h.source_id for h in fake_qa.answerer.choose(query, hits)] == ["toy-2024#3"]
-
-
 def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):
     # Regression: the leading item was removed from the quotes, leaving a gap in the list
     from regqa.answer import Answer, Citation, render

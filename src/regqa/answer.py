@@ -156,7 +156,7 @@ class Answerer:
             # the answer, and an article beside it would be padding
             if named:
                 return [named[0]]
-            if hits and hits[0].kind == "commentary" and not query.spans:
+            if hits and hits[0].kind == "commentary":
                 return [hits[0]]
         return chosen
 
