@@ -145,7 +145,8 @@ def cmd_eval(args) -> int:
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
                   ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"),
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),
-                  ("holdout-scope-2.jsonl", "held-out"), ("holdout-named.jsonl", "held-out"))]
+                  ("holdout-scope-2.jsonl", "held-out"), ("holdout-named.jsonl", "held-out"),
+                  ("holdout-commentary.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
