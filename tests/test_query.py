@@ -250,3 +250,17 @@ def test_a_short_turn_that_says_what_it_is_about_has_no_second_reading(corpus, q
 ])
 def test_titles_of_works_and_newspapers_keep_a_question_in_scope(corpus, question):
     assert analyse(question, corpus).out_of_scope is None
+
+
+def test_a_figure_the_closest_articles_do_not_set_makes_the_answer_partial(fake_qa, corpus):
+    # the toy rules set a refund within fourteen days, nowhere thirty
+    wrong = analyse("Must sellers refund a broken toy robot within 30 days?", corpus)
+    decision = decide(wrong, fake_qa.retrieve(wrong, k=3), corpus, Evidence(en=0.0, zh=0.0))
+    assert decision == Decision("partial", "the provisions found set no “30 days”; the "
+                                "question's premise may not hold")
+    right = analyse("Must sellers refund a broken toy robot within 14 days?", corpus)
+    assert decide(right, fake_qa.retrieve(right, k=3), corpus,
+                  Evidence(en=0.0, zh=0.0)).status == "grounded"
+    zh = analyse("玩具机器人坏了，销售者要在三十日内退款吧？", corpus)
+    assert decide(zh, fake_qa.retrieve(zh, k=3), corpus, Evidence(en=0.0, zh=0.0)).reason == (
+        "检索到的条文没有规定问题中的“三十日”，这一前提可能不成立")

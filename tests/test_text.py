@@ -1,4 +1,4 @@
-from regqa.text import counterpart, paragraph_units, units
+from regqa.text import counterpart, figures, paragraph_units, units
 
 ZH = "第六条 提供者应当做到：\n\n（一）甲；\n\n（二）乙。\n\n丙。丁。"
 EN = "Providers shall:\n\n(1) A;\n\n(2) B.\n\nC. D."
@@ -20,3 +20,18 @@ def test_counterpart_renders_exactly_the_units_quoted_in_the_other_language():
 def test_counterpart_falls_back_to_the_paragraph_when_sentences_do_not_pair():
     assert counterpart(["丙。"], "甲：\n\n丙。丁。", "A:\n\nC and D.") == ("C and D.",)
     assert counterpart(["丙。"], "丙。\n\n丁。", "C and D.") == ()
+
+
+def test_figures_are_read_with_their_units_in_both_languages():
+    assert figures("算法备案要在三十个工作日内完成，罚五十万吗？") == [
+        ("三十个工作日", 30.0, "day"), ("五十万", 500000.0, "yuan")]
+    assert figures("处一万元以上十万元以下罚款，日志留存不少于六个月") == [
+        ("一万元", 10000.0, "yuan"), ("十万元", 100000.0, "yuan"), ("六个月", 6.0, "month")]
+    assert figures("within ten working days, or RMB 500,000 and 48 hours") == [
+        ("ten working days", 10.0, "day"), ("RMB 500,000", 500000.0, "yuan"),
+        ("48 hours", 48.0, "hour")]
+
+
+def test_dates_article_numbers_and_bare_counts_are_not_figures():
+    assert figures("2023年8月15日起施行，第三十一条，我们有500万用户") == []
+    assert figures("Article 17 took effect in 2023 for 1,000 users") == []

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from .corpus import Corpus
 from .query import Query
-from .text import zh_number
+from .text import figures, zh_number
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 TOO_WEAK = "no provision in the corpus is close enough to the question"
 TOO_WEAK_ZH = "最接近的条文与问题的相似度不足"
+PREMISE_DEPTH = 3  # a figure any of the first three articles sets is not flagged
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,22 @@ def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
     return f"several regulations have an Article {ref.article} ({names}); say which one you mean"
 
 
+def _unsupported(query: Query, articles: Sequence) -> list[str]:
+    """The figures the question states that none of these articles sets, in either language
+    ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
+    held = {(value, unit) for hit in articles for text in (hit.text, hit.text_zh)
+            for _, value, unit in figures(text)}
+    return list(dict.fromkeys(written for written, value, unit in query.figures
+                              if (value, unit) not in held))
+
+
+def _premise(unsupported: Sequence[str], lang: str) -> str:
+    if lang == "zh":
+        return f"检索到的条文没有规定问题中的{'、'.join(f'“{f}”' for f in unsupported)}，这一前提可能不成立"
+    return (f"the provisions found set no {', '.join(f'“{f}”' for f in unsupported)}; the "
+            "question's premise may not hold")
+
+
 def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
@@ -83,6 +100,9 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
         return Decision("no_match", missing)
     if found:
         # a named commentator's view stays beside the article asked for
+        unsupported = _unsupported(query, [h for h in hits if h.source_id in found])
+        if unsupported and not missing:
+            return Decision("partial", _premise(unsupported, query.lang), tuple(named + found))
         return Decision("partial" if missing else "grounded", missing,
                         tuple(named + found))
     ambiguous = [r for r in query.references if r.status == "ambiguous"]
@@ -95,4 +115,9 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
                         else "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
+    # A figure the question states that the closest articles do not set is a premise the
+    # rules may not bear out ("备案有效期是三年吧？"): answered, but `partial`, and the user is told
+    unsupported = _unsupported(query, [h for h in hits[:PREMISE_DEPTH] if h.kind == "article"])
+    if unsupported:
+        return Decision("partial", _premise(unsupported, query.lang))
     return Decision("grounded")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from .corpus import Corpus
 from .refs import find_article_refs, regulation_mentions
-from .text import CJK, ZH_STOP, en_terms, is_chinese
+from .text import CJK, ZH_STOP, en_terms, figures, is_chinese
 
 # What each intent sounds like, in English and Chinese. Which articles answer an intent is
 # corpus knowledge (each regulation's `key_articles`), not code.
@@ -125,6 +125,8 @@ class Query:
     glossary_en: tuple[str, ...] = ()  # English glossary terms for the Chinese terms used
     followup: bool = False
     out_of_scope: str | None = None  # why the corpus cannot answer it, if it cannot
+    # durations, ages, sums the turn states ("三年", "RMB 500,000"): (as written, value, unit)
+    figures: tuple[tuple[str, float, str], ...] = ()
     # In a conversation, a short turn not read as a follow-up, read as one ("要公示吗？" after
     # a question about filing): retrieval fuses both readings, and the answer falls back to
     # this one when the turn alone finds too little
@@ -342,4 +344,5 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
-        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang))
+        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang),
+        figures=tuple(figures(question)))
