@@ -35,3 +35,15 @@ def test_figures_are_read_with_their_units_in_both_languages():
 def test_dates_article_numbers_and_bare_counts_are_not_figures():
     assert figures("2023年8月15日起施行，第三十一条，我们有500万用户") == []
     assert figures("Article 17 took effect in 2023 for 1,000 users") == []
+
+
+def test_a_clause_after_a_semicolon_stays_with_its_sentence():
+    # Regression: "拒不改正的，处罚款" was its own unit, so a quote could keep the warning and
+    # drop the fine, while the English beneath it (one sentence) showed the fine
+    zh = "违反本规定的，给予警告；拒不改正的，处一万元罚款。构成犯罪的，依法追究刑事责任。"
+    en = ("Violations get a warning; refusal to correct is fined 10,000 yuan. Crimes are "
+          "prosecuted.")
+    assert paragraph_units(zh) == [["违反本规定的，给予警告；拒不改正的，处一万元罚款。",
+                                    "构成犯罪的，依法追究刑事责任。"]]
+    assert counterpart(["违反本规定的，给予警告；拒不改正的，处一万元罚款。"], zh, en) == (
+        "Violations get a warning; refusal to correct is fined 10,000 yuan.",)
