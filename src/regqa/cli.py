@@ -141,12 +141,13 @@ def cmd_eval(args) -> int:
         files = [(root / "eval" / name, role, out / f"{Path(name).stem}.md") for name, role in
                  (("questions.jsonl", "development"), ("dev-users.jsonl", "development"),
                   ("dev-users-2.jsonl", "development"), ("dev-scope.jsonl", "development"),
-                  ("dev-review.jsonl", "development"),
+                  ("dev-review.jsonl", "development"), ("dev-review-2.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
                   ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"),
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),
                   ("holdout-scope-2.jsonl", "held-out"), ("holdout-named.jsonl", "held-out"),
-                  ("holdout-commentary.jsonl", "held-out"))]
+                  ("holdout-commentary.jsonl", "held-out"),
+                  ("holdout-premises.jsonl", "held-out"), ("holdout-cross.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
