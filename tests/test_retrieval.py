@@ -186,3 +186,19 @@ def test_only_a_regulation_named_in_the_turn_itself_counts_as_named(fake_qa):
     follow_up = fake_qa.analyse("and the penalties?", history)
     assert (follow_up.regulations, follow_up.named) == (("toy-2024",), ())
     assert fake_qa.analyse("toy rules penalties?").named == ("toy-2024",)
+
+
+def test_the_source_classifier_ranking_is_one_more_input_and_can_be_switched_off(fake_qa):
+    from regqa.classifier import SourceClassifier
+
+    # a classifier sure of Art. 1 whatever the question: its rank 1 joins dense's rank 4
+    sure = SourceClassifier(("toy-2024#1", "toy-2024#2"), np.zeros((2, 64)), np.array([5.0, 0.0]))
+    question = fake_qa.analyse("sellers refund customers within fourteen days")
+    with_it = fake_qa.retriever(k=5)
+    with_it.classifiers = {"en": sure}
+    hits = {h.source_id: h for h in with_it.search(question)}
+    assert hits["toy-2024#1"].via == ("dense", "classifier")
+    assert hits["toy-2024#1"].score == pytest.approx(1 / 64 + 1 / 61)
+    off = fake_qa.retriever(k=5, settings=SearchSettings(classifier=False))
+    off.classifiers = {"en": sure}
+    assert all("classifier" not in h.via for h in off.search(question))

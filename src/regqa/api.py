@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .answer import Answer, Answerer
 from .calibration import read_calibration
+from .classifier import SourceClassifier, read_classifiers
 from .corpus import Corpus
 from .decision import Evidence, decide, strength
 from .errors import InputError
@@ -37,11 +38,13 @@ class RegQA:
     """A loaded corpus and index, with the retriever and answerer built on them."""
 
     def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
-                 llm=None, evidence: Evidence | None = None, ranker: Ranker | None = None) -> None:
+                 llm=None, evidence: Evidence | None = None, ranker: Ranker | None = None,
+                 classifiers: dict[str, SourceClassifier] | None = None) -> None:
         self.corpus, self.parts, self.models = corpus, parts, models
         self.llm = llm
         self.evidence = evidence or Evidence()
         self.ranker = ranker
+        self.classifiers = classifiers or {}
         self.answerer = Answerer(corpus, tokenizer=parts.bm25_zh.tokenizer)
 
     @property
@@ -69,7 +72,8 @@ class RegQA:
                   settings: SearchSettings | None = None) -> HybridRetriever:
         k, regulations, kinds = self._check_filters(k, regulations, kinds)
         return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
-                               kinds=kinds, settings=settings, ranker=self.ranker)
+                               kinds=kinds, settings=settings, ranker=self.ranker,
+                               classifiers=self.classifiers)
 
     def analyse(self, question: str, history: Sequence | None = None) -> Query:
         """The frozen analysis every later stage reads (see regqa.query)."""
@@ -133,5 +137,7 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
         llm = llm_from_env()
     evidence = read_calibration(index_dir or root / "index", parts.manifest)
     ranker = read_ranker(index_dir or root / "index", parts.manifest)
-    return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker)
+    classifiers = read_classifiers(index_dir or root / "index", parts.manifest, corpus)
+    return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker,
+                 classifiers=classifiers)
 

@@ -155,9 +155,15 @@ def cmd_eval(args) -> int:
     for path, _, _ in files:  # report every bad file before spending minutes on the others
         load_questions(path, qa.corpus)
     if args.fit_ranker:
+        from .classifier import fit_classifiers, write_classifiers
         from .devtools.evaluation import DEV_SETS, fit_ranker
         from .ranker import write_ranker
 
+        # the classifier first: the ranker learns how far to trust its ranking
+        qa.classifiers = fit_classifiers(qa.corpus, {"en": qa.parts.minilm._embed_model})
+        path = write_classifiers(Path(args.index_dir or root / "index"), qa.parts.manifest,
+                                 qa.corpus, qa.classifiers)
+        print(f"source classifier written to {path}")
         dev = [root / "eval" / name for name in DEV_SETS]
         ranker, (c, cv) = fit_ranker(qa, dev)
         path = write_ranker(Path(args.index_dir or root / "index"), qa.parts.manifest, ranker,

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 FILE = "ranker.json"
-RETRIEVERS = ("dense", "bm25", "e5", "bm25_zh")
+# "classifier": the source classifier's ranking (classifier.py)
+RETRIEVERS = ("dense", "bm25", "e5", "bm25_zh", "classifier")
 # Once the search aids held users' questions (eval/analysis.md), the Query's signals as
 # features (regulation topic, intent key article, bare reference, commentary wanted, closing
 # date or purpose article unasked) no longer won on held-out or external questions: deleted,

@@ -22,6 +22,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .chunking import article_source_id, commentary_source_id
+from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
 from .query import Query, analyse
@@ -103,6 +104,7 @@ class SearchSettings:
     learned: bool = True  # score candidates with the fitted ranker when there is one
     context: bool = True  # fuse a short conversational turn's ranking with its reading in context
     named_first: bool = True  # a regulation the turn names: its best article before the others
+    classifier: bool = True  # the source classifier's ranking as one more ranker input
 
 
 class HybridRetriever(BaseRetriever):
@@ -110,9 +112,11 @@ class HybridRetriever(BaseRetriever):
 
     def __init__(self, corpus: Corpus, parts: IndexParts, k: int = 5,
                  regulations: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
-                 settings: SearchSettings | None = None, ranker: Ranker | None = None) -> None:
+                 settings: SearchSettings | None = None, ranker: Ranker | None = None,
+                 classifiers: dict[str, SourceClassifier] | None = None) -> None:
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
+        self.classifiers = classifiers or {}
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -139,8 +143,15 @@ class HybridRetriever(BaseRetriever):
                 if (not lexical or (n.score or 0) > 0)
                 and self._allowed_source(chunks[n.node.node_id].source_id)]
 
-    def _dense(self, index, text: str) -> list[NodeWithScore]:
-        return self._ranked(index.as_retriever(similarity_top_k=self.depth), text, lexical=False)
+    def _dense(self, index, text: str) -> tuple[list[NodeWithScore], list[float]]:
+        """The dense ranking and the question's embedding (embedded once: the source
+        classifier reads the same vector)."""
+        vector = index._embed_model.get_query_embedding(text)
+        nodes = index.as_retriever(similarity_top_k=self.depth).retrieve(
+            QueryBundle(text, embedding=vector))
+        chunks = self.parts.chunks
+        return [n for n in nodes[: self.depth]
+                if self._allowed_source(chunks[n.node.node_id].source_id)], vector
 
     def search(self, query: Query) -> list[Hit]:
         # (a turn naming an article or commentator has no reading in context: see query.py)
@@ -165,7 +176,7 @@ class HybridRetriever(BaseRetriever):
 
     def _with_k(self, k: int) -> HybridRetriever:
         return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
-                               self.settings, self.ranker)
+                               self.settings, self.ranker, self.classifiers)
 
     def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
@@ -175,7 +186,7 @@ class HybridRetriever(BaseRetriever):
     def _weight(self, name: str) -> float:
         s = self.settings
         return {"dense": s.dense, "bm25": s.bm25, "e5": s.e5, "bm25_zh": s.bm25_zh,
-                "reference": 1.0}[name]
+                "classifier": 1.0, "reference": 1.0}[name]
 
     def _runs(self, query: Query) -> tuple[list[str], list, dict[str, float]]:
         """Each retriever's collapsed ranking of the query, and the best dense similarity of
@@ -196,15 +207,23 @@ class HybridRetriever(BaseRetriever):
                 for source, _, score in collapsed:
                     similarity[source] = max(similarity.get(source, 0.0), score)
 
+        vectors: dict[str, list[float]] = {}  # the question's embedding, by question language
         # English retrievers read English questions only: a Chinese question's glossary terms
         # as an English query lost on held-out and external questions (eval/analysis.md)
         if not chinese and text.strip():
             if s.dense:
-                add("dense", s.dense, self._dense(parts.minilm, text), dense=True)
+                nodes, vectors["en"] = self._dense(parts.minilm, text)
+                add("dense", s.dense, nodes, dense=True)
             if s.bm25:
                 add("bm25", s.bm25, self._ranked(parts.bm25_en, text, lexical=True), False)
         if chinese and s.e5:
-            add("e5", s.e5, self._dense(parts.e5, text), dense=True)
+            nodes, vectors["zh"] = self._dense(parts.e5, text)
+            add("e5", s.e5, nodes, dense=True)
+        classifier = self.classifiers.get(query.lang)
+        if s.classifier and classifier is not None and query.lang in vectors:
+            rankings.append([(src, "", p) for src, p in classifier.rank(vectors[query.lang])
+                             if self._allowed_source(src)])
+            names.append("classifier")
         if chinese and s.bm25_zh:
             add("bm25_zh", s.bm25_zh, self._ranked(parts.bm25_zh, text, lexical=True), False)
         bare = [src for src in self._bare_references(query) if self._allowed_source(src)]

@@ -35,7 +35,8 @@ MIN_PER_LANGUAGE = 15  # a floor is fitted for a language only with this many ex
 FALSE_ABSTENTION_BOUND = 0.01
 
 REGQA = SearchSettings()
-PLAIN = SearchSettings(lookup=False, learned=False, context=False, named_first=False)
+PLAIN = SearchSettings(lookup=False, learned=False, context=False, named_first=False,
+                       classifier=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
@@ -50,6 +51,7 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- named regulation first": (replace(REGQA, named_first=False), ()),
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("dense", "bm25", "e5", "bm25_zh")},
+    "- source classifier": (REGQA, ("rr_classifier",)),
 }
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scope questions too
