@@ -264,3 +264,12 @@ def test_a_figure_the_closest_articles_do_not_set_makes_the_answer_partial(fake_
     zh = analyse("玩具机器人坏了，销售者要在三十日内退款吧？", corpus)
     assert decide(zh, fake_qa.retrieve(zh, k=3), corpus, Evidence(en=0.0, zh=0.0)).reason == (
         "检索到的条文没有规定问题中的“三十日”，这一前提可能不成立")
+
+
+def test_an_article_asked_for_by_number_is_checked_against_the_figure_stated(fake_qa, corpus):
+    query = analyse("Does toy art. 3 give sellers 30 days to refund?", corpus)
+    decision = decide(query, fake_qa.retrieve(query, k=3), corpus, Evidence())
+    assert (decision.status, decision.lookup) == ("partial", ("toy-2024#3",))
+    assert "“30 days”" in decision.reason
+    right = analyse("Does toy art. 3 give sellers fourteen days to refund?", corpus)
+    assert decide(right, fake_qa.retrieve(right, k=3), corpus, Evidence()).status == "grounded"

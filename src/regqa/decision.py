@@ -1,8 +1,10 @@
 """Stage 5a: the one place that decides whether to answer.
 
 `decide` reads the `Query` and the hits in a fixed order: out of scope, then explicit
-article references, then the strength of the evidence retrieval found. A reference with no
-regulation named only helps ranking; it never grants an answer by itself.
+article references, then the strength of the evidence retrieval found, then whether the
+articles found set the figures the question states (a premise they do not bear out makes the
+answer `partial`). A reference with no regulation named only helps ranking; it never grants an
+answer by itself.
 """
 
 from __future__ import annotations

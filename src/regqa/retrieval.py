@@ -2,9 +2,10 @@
 
 Four retrievers (MiniLM dense and BM25 over the English text; multilingual e5 dense and
 jieba BM25 over the Chinese: the official text and our Chinese search aids) each rank chunks
-of the `Query`'s standalone text. Every ranking is collapsed to sources (an article, or a
-commentary document) and the candidates are scored by the learned ranker (ranker.py) from
-their ranks; without a fitted ranker, by weighted reciprocal rank fusion.
+of the `Query`'s standalone text, and for an English question the source classifier
+(classifier.py) ranks sources from the MiniLM embedding. Every ranking is collapsed to sources
+(an article, or a commentary document) and the candidates are scored by the learned ranker
+(ranker.py) from their ranks; without a fitted ranker, by weighted reciprocal rank fusion.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup; when the question names a regulation, its best article goes before other
 regulations' articles. A short turn in a conversation is ranked from both its readings, alone and as a
@@ -146,7 +147,7 @@ class HybridRetriever(BaseRetriever):
     def _dense(self, index, text: str) -> tuple[list[NodeWithScore], list[float]]:
         """The dense ranking and the question's embedding (embedded once: the source
         classifier reads the same vector)."""
-        vector = index._embed_model.get_query_embedding(text)
+        vector = index._embed_model.get_query_embedding(text)  # the embedder the index was built with
         nodes = index.as_retriever(similarity_top_k=self.depth).retrieve(
             QueryBundle(text, embedding=vector))
         chunks = self.parts.chunks
