@@ -251,6 +251,12 @@ class HybridRetriever(BaseRetriever):
         if self.ranker is not None and s.learned:
             candidates, rows = self._features(names, rankings)
             scores = dict(zip(candidates, map(float, self.ranker.score(rows)), strict=True))
+            # a source found only by a ranking that is not a ranker input (MiniLM's) still
+            # belongs in a long list: below every scored one, in the order it was found
+            floor = min(scores.values(), default=0.0) - 1.0
+            unscored = dict.fromkeys(src for ranking in rankings for src, _, _ in ranking
+                                     if src not in scores)
+            scores |= {src: floor - i * 1e-6 for i, src in enumerate(unscored)}
         else:
             # hand-set priors on commentary and off-topic regulations did not beat plain
             # fusion on held-out or external questions (eval/analysis.md): none here
