@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "external sets)")
     p.add_argument("--out", help="folder for the reports (default eval/reports/)")
     p.add_argument("--fit-ranker", action="store_true",
-                   help="refit the learned ranker on the development sets (index/ranker.json)")
+                   help="refit the source classifier on the search aids (index/classifier.npz), "
+                        "then the learned ranker on the development sets (index/ranker.json)")
     p.add_argument("--calibrate", action="store_true",
                    help="refit the no-match floors on the development sets (with "
                         "eval/dev-scope.jsonl) and store them beside the index "
