@@ -1,6 +1,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from regqa.classifier import (
     SourceClassifier,
@@ -85,8 +86,16 @@ def test_a_classifier_fitted_on_other_aids_or_models_is_ignored_and_says_how_to_
     assert len(said) == 2 and all("regqa eval --fit-ranker" in line for line in said)
 
 
-def test_a_damaged_classifier_file_is_ignored_with_a_reason(tmp_path):
-    (tmp_path / "classifier.npz").write_bytes(b"not a zip")
+@pytest.mark.parametrize("content", [b"not a zip", b"", b"PK\x03\x04truncated"])
+def test_a_damaged_classifier_file_is_ignored_with_a_reason(tmp_path, content):
+    # Regression: an empty or truncated file crashed load() (EOFError, BadZipFile)
+    (tmp_path / "classifier.npz").write_bytes(content)
     said = []
     assert read_classifiers(tmp_path, MANIFEST, corpus_with(()), log=said.append) == {}
     assert "ranking without the source classifier" in said[0]
+
+
+def test_a_two_class_classifier_gives_the_logistic_probabilities():
+    model = fit(np.array([[1.0], [2.0], [-1.0], [-2.0]]), ["b", "b", "a", "a"])
+    (first, p), (_, q) = model.rank([3.0])
+    assert first == "b" and p + q == pytest.approx(1.0) and p > 0.9

@@ -4,7 +4,7 @@ regression test for each failure the foundation issue lists."""
 import pytest
 
 from regqa.decision import Decision, Evidence, decide
-from regqa.query import analyse, user_turns
+from regqa.query import analyse, stated_figures, user_turns
 
 
 @pytest.fixture(scope="module")
@@ -267,9 +267,19 @@ def test_a_figure_the_closest_articles_do_not_set_makes_the_answer_partial(fake_
 
 
 def test_an_article_asked_for_by_number_is_checked_against_the_figure_stated(fake_qa, corpus):
-    query = analyse("Does toy art. 3 give sellers 30 days to refund?", corpus)
+    query = analyse("Does toy art. 3 require a refund within 30 days?", corpus)
     decision = decide(query, fake_qa.retrieve(query, k=3), corpus, Evidence())
     assert (decision.status, decision.lookup) == ("partial", ("toy-2024#3",))
     assert "“30 days”" in decision.reason
-    right = analyse("Does toy art. 3 give sellers fourteen days to refund?", corpus)
+    right = analyse("Does toy art. 3 require a refund within fourteen days?", corpus)
     assert decide(right, fake_qa.retrieve(right, k=3), corpus, Evidence()).status == "grounded"
+
+
+def test_only_figures_stated_as_a_rule_are_premises():
+    # Regression: a reviewer found "24小时客服" and "30% of our users" answered partial
+    assert stated_figures("我们提供24小时客服的AI聊天机器人，成立3年了，需要备案吗？") == []
+    assert stated_figures("About 30% of our users are minors; operating for 2 years") == []
+    assert stated_figures("日志至少保存三年，对吧？") == [("三年", 3.0, "year")]
+    assert stated_figures("算法备案要在30天内提交吧？") == [("30天", 30.0, "day")]
+    assert stated_figures("They cap fines at RMB 500,000, right?") == [
+        ("RMB 500,000", 500000.0, "yuan")]

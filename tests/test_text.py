@@ -24,17 +24,22 @@ def test_counterpart_falls_back_to_the_paragraph_when_sentences_do_not_pair():
 
 def test_figures_are_read_with_their_units_in_both_languages():
     assert figures("算法备案要在三十个工作日内完成，罚五十万吗？") == [
-        ("三十个工作日", 30.0, "day"), ("五十万", 500000.0, "yuan")]
-    assert figures("处一万元以上十万元以下罚款，日志留存不少于六个月") == [
+        ("三十个工作日", 30.0, "day", 6), ("五十万", 500000.0, "yuan", 17)]
+    assert [f[:3] for f in figures("处一万元以上十万元以下罚款，日志留存不少于六个月")] == [
         ("一万元", 10000.0, "yuan"), ("十万元", 100000.0, "yuan"), ("六个月", 6.0, "month")]
-    assert figures("within ten working days, or RMB 500,000 and 48 hours") == [
-        ("ten working days", 10.0, "day"), ("RMB 500,000", 500000.0, "yuan"),
-        ("48 hours", 48.0, "hour")]
+    assert [f[:3] for f in figures("within twenty-four hours, RMB 500,000, a 30-day window")] == [
+        ("twenty-four hours", 24.0, "hour"), ("RMB 500,000", 500000.0, "yuan"),
+        ("30-day", 30.0, "day")]
+    assert [f[:3] for f in figures("罚款10,000元")] == [("10,000元", 10000.0, "yuan")]
 
 
-def test_dates_article_numbers_and_bare_counts_are_not_figures():
-    assert figures("2023年8月15日起施行，第三十一条，我们有500万用户") == []
+def test_dates_article_numbers_counts_and_spans_are_not_figures():
+    # Regressions from a review: "8块显卡" was read as yuan, "两三个月" as 23 months, and a
+    # long run of numerals overflowed
+    assert figures("2023年8月15日起施行，第三十一条，我们有500万用户，8块显卡") == []
     assert figures("Article 17 took effect in 2023 for 1,000 users") == []
+    assert figures("两三个月、三四天、五十万用户") == []
+    assert figures("一" * 400 + "天") == []
 
 
 def test_a_clause_after_a_semicolon_stays_with_its_sentence():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,6 +139,12 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
     evidence = read_calibration(index_dir or root / "index", parts.manifest)
     ranker = read_ranker(index_dir or root / "index", parts.manifest)
     classifiers = read_classifiers(index_dir or root / "index", parts.manifest, corpus)
+    if ranker is not None and not classifiers:
+        # the ranker learned to lean on the classifier's ranking; without it, plain fusion
+        # of every retriever ranks better than that ranker does
+        print("regqa: no source classifier for the fitted ranker; ranking by reciprocal rank "
+              "fusion (run `regqa eval --fit-ranker` to refit both)", file=sys.stderr)
+        ranker = None
     return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker,
                  classifiers=classifiers)
 

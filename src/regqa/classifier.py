@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import sys
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,9 +81,10 @@ def fit(vectors: np.ndarray, labels: Sequence[str], c: float = C) -> SourceClass
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=3000).fit(vectors, list(labels))
-    weights = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_, model.coef_])
-    bias = model.intercept_ if len(model.classes_) > 2 else np.array(
-        [-model.intercept_[0], model.intercept_[0]])
+    # two classes: sklearn keeps one logit z for the second; softmax([0, z]) = sigmoid(z)
+    weights = model.coef_ if len(model.classes_) > 2 else np.vstack(
+        [np.zeros_like(model.coef_), model.coef_])
+    bias = model.intercept_ if len(model.classes_) > 2 else np.array([0.0, model.intercept_[0]])
     return SourceClassifier(tuple(model.classes_), np.asarray(weights, dtype=np.float64),
                             np.asarray(bias, dtype=np.float64))
 
@@ -103,7 +106,8 @@ def fit_classifiers(corpus: Corpus, embedders: dict, c: float = C
 
 
 def aids_hash(corpus: Corpus) -> str:
-    text = "\0".join(f"{q}\t{s}" for q, s, _ in aid_questions(corpus))
+    """Of the aid questions the classifiers learn from (an edit to others does not stale them)."""
+    text = "\0".join(f"{q}\t{s}" for q, s, lang in aid_questions(corpus) if lang in LANGS)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -123,7 +127,9 @@ def write_classifiers(index_dir: str | Path, manifest, corpus: Corpus,
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     path = Path(index_dir) / FILE
-    path.write_bytes(buffer.getvalue())
+    staging = path.with_suffix(".npz.tmp")
+    staging.write_bytes(buffer.getvalue())
+    os.replace(staging, path)  # a reader never sees half a file
     return path
 
 
@@ -142,7 +148,7 @@ def read_classifiers(index_dir: str | Path, manifest, corpus: Corpus, log=None
                                           data[f"{lang}_weights"].astype(np.float64),
                                           data[f"{lang}_bias"].astype(np.float64))
                    for lang in LANGS if f"{lang}_classes" in data}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log(f"regqa: ignoring {path} ({exc}); ranking without the source classifier")
         return {}
     if stored != _fingerprint(manifest, corpus):

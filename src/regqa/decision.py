@@ -76,10 +76,21 @@ def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
 def _unsupported(query: Query, articles: Sequence) -> list[str]:
     """The figures the question states that none of these articles sets, in either language
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
-    held = {(value, unit) for hit in articles for text in (hit.text, hit.text_zh)
-            for _, value, unit in figures(text)}
+    held, ranges = set(), []
+    for hit in articles:
+        found = [(value, unit) for text in (hit.text, hit.text_zh)
+                 for _, value, unit, _ in figures(text)]
+        held |= set(found)
+        sums = [value for value, unit in found if unit == "yuan"]
+        if sums:  # fines are ranges ("一万元以上十万元以下"): a sum inside one is set
+            ranges.append((min(sums), max(sums)))
+
+    def set_by_them(value: float, unit: str) -> bool:
+        return (value, unit) in held or (unit == "yuan" and any(
+            low <= value <= high for low, high in ranges))
+
     return list(dict.fromkeys(written for written, value, unit in query.figures
-                              if (value, unit) not in held))
+                              if not set_by_them(value, unit)))
 
 
 def _premise(unsupported: Sequence[str], lang: str) -> str:
@@ -119,7 +130,7 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
     # A figure the question states that the closest articles do not set is a premise the
     # rules may not bear out ("备案有效期是三年吧？"): answered, but `partial`, and the user is told
-    unsupported = _unsupported(query, [h for h in hits[:PREMISE_DEPTH] if h.kind == "article"])
+    unsupported = _unsupported(query, [h for h in hits if h.kind == "article"][:PREMISE_DEPTH])
     if unsupported:
         return Decision("partial", _premise(unsupported, query.lang))
     return Decision("grounded")

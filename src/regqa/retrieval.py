@@ -5,7 +5,9 @@ jieba BM25 over the Chinese: the official text and our Chinese search aids) each
 of the `Query`'s standalone text, and for an English question the source classifier
 (classifier.py) ranks sources from the MiniLM embedding. Every ranking is collapsed to sources
 (an article, or a commentary document) and the candidates are scored by the learned ranker
-(ranker.py) from their ranks; without a fitted ranker, by weighted reciprocal rank fusion.
+(ranker.py) from their ranks (MiniLM's own ranking is not one of its inputs: its similarity
+feeds the no-match floor, and what only it found closes a long list); without a fitted
+ranker, by weighted reciprocal rank fusion of every ranking.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup; when the question names a regulation, its best article goes before other
 regulations' articles. A short turn in a conversation is ranked from both its readings, alone and as a

@@ -158,54 +158,62 @@ def zh_number(n: int) -> str:
 # -- figures: durations, ages, sums and shares written in a text ------------------------------
 ZH_UNITS = {"工作日": "day", "天": "day", "日": "day", "小时": "hour", "钟头": "hour",
             "星期": "week", "周": "week", "月": "month", "年": "year", "周岁": "age", "岁": "age",
-            "元": "yuan", "块": "yuan", "%": "percent", "％": "percent"}
+            "元": "yuan", "%": "percent", "％": "percent"}
 ZH_FIGURE = re.compile(
-    r"(?<![0-9零〇一二两三四五六七八九十百千第])([0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千]+)"
-    r"\s*(万)?\s*(?:个)?(工作日|小时|钟头|星期|周岁|天|日|周|月|年|岁|元|块|%|％)?")
-EN_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten "
-                                       "eleven twelve".split())} | {
-    "fifteen": 15, "twenty": 20, "thirty": 30, "forty-eight": 48, "sixty": 60, "ninety": 90}
+    r"(?<![0-9,零〇一二两三四五六七八九十百千第])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:\.[0-9]+)?|"
+    r"[零〇一二两三四五六七八九十百千]+)\s*(万)?\s*(?:个)?(工作日|小时|钟头|星期|周岁|天|日|周|月|年|岁|元|%|％)?")
+# "两三个月", "三四天": a span of numbers, not a figure
+ZH_SPAN = re.compile(r"[一二两三四五六七八九]{2}")
+EN_ONES = "one two three four five six seven eight nine".split()
+EN_WORDS = {w: i for i, w in enumerate(["zero", *EN_ONES, "ten", "eleven", "twelve"])} | {
+    "fifteen": 15} | {f"{t}-{o}": v + i + 1 for t, v in (("twenty", 20), ("thirty", 30),
+                                                         ("forty", 40), ("sixty", 60))
+                      for i, o in enumerate(EN_ONES)} | {
+    "twenty": 20, "thirty": 30, "forty": 40, "sixty": 60, "ninety": 90}
 EN_UNITS = {"working day": "day", "business day": "day", "day": "day", "hour": "hour",
             "week": "week", "month": "month", "year": "year", "yuan": "yuan", "rmb": "yuan",
-            "%": "percent", "percent": "percent", "per cent": "percent"}
+            "percent": "percent", "per cent": "percent"}
 EN_FIGURE = re.compile(
-    r"(?<![\w.,])(rmb|cny|¥|￥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
-    + "|".join(sorted(EN_WORDS, key=len, reverse=True)) + r")(?![0-9a-jl-z_])\s*(k|thousand|million)?\s*"
-    r"(working days?|business days?|days?|hours?|weeks?|months?|years?|yuan|rmb|%|percent|"
+    r"(?<![\w.,-])(rmb|cny|¥|￥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
+    + "|".join(sorted(EN_WORDS, key=len, reverse=True)) + r")(?![0-9a-jl-z_])\s*(k|thousand|million)?"
+    r"[\s-]*(working days?|business days?|days?|hours?|weeks?|months?|years?|yuan|rmb|percent|"
     r"per cent)?(?![a-z])", re.IGNORECASE)
 SCALE = {"万": 10_000, "k": 1_000, "thousand": 1_000, "million": 1_000_000}
 
 
-def figures(text: str) -> list[tuple[str, float, str]]:
-    """(as written, value, unit) for each duration, age, sum of money or share in `text`:
-    "三十个工作日" -> 30 day, "一万元" -> 10000 yuan, "RMB 500,000" -> 500000 yuan,
-    "48 hours" -> 48 hour. A bare number ("Article 17", "1,000 users") is not a figure, nor
-    is a date ("2023年", "8月15日"). "五十万" with no unit is a sum when the text speaks of fines."""
-    fined = "罚" in text
+def figures(text: str) -> list[tuple[str, float, str, int]]:
+    """(as written, value, unit, where) for each duration, age, sum of money or share in
+    `text`: "三十个工作日" -> 30 day, "一万元" -> 10000 yuan, "RMB 500,000" -> 500000 yuan,
+    "48 hours" -> 48 hour. A bare number ("Article 17", "1,000 users") is not a figure, nor is a
+    date ("2023年", "8月15日") or a span ("两三个月"). "五十万" with no unit is a sum right
+    after a word for a fine ("罚五十万")."""
     found = []
     for match in ZH_FIGURE.finditer(text):
         number, scale, unit = match.groups()
-        if unit is None and not (scale and fined):
+        fine = "罚" in text[max(0, match.start() - 4):match.start()]
+        if (unit is None and not (scale and fine)) or ZH_SPAN.search(number) or len(number) > 12:
             continue
         try:
-            value = float(number) if number[0].isdigit() else float(chinese_numeral(number))
-        except ValueError:
+            value = float(number.replace(",", "")) if number[0].isdigit() \
+                else float(chinese_numeral(number))
+        except (ValueError, OverflowError):
             continue
         kind = ZH_UNITS.get(unit or "元", "yuan")
         before = text[max(0, match.start() - 1):match.start()]
         if (kind == "year" and value >= 1900) or (unit == "日" and before == "月") \
                 or (unit == "月" and "个" not in match.group(0)):
             continue  # a date, not a length of time
-        found.append((match.group(0).strip(), value * (SCALE[scale] if scale else 1), kind))
+        found.append((match.group(0).strip(), value * (SCALE[scale] if scale else 1), kind,
+                      match.start()))
     for match in EN_FIGURE.finditer(text):
         currency, number, scale, unit = match.groups()
-        if not (unit or currency):
+        if not (unit or currency) or len(number) > 15:
             continue
         raw = number.lower()
         value = float(EN_WORDS[raw]) if raw in EN_WORDS else float(raw.replace(",", ""))
-        kind = "yuan" if currency else EN_UNITS[unit.lower().rstrip("s") if unit.lower()
-                                               not in ("%",) else "%"]
+        kind = "yuan" if currency else EN_UNITS[unit.lower().rstrip("s")]
         if kind == "year" and value >= 1900:
             continue
-        found.append((match.group(0).strip(), value * (SCALE[scale.lower()] if scale else 1), kind))
+        found.append((match.group(0).strip(" -"), value * (SCALE[scale.lower()] if scale else 1),
+                      kind, match.start()))
     return found
