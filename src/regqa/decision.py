@@ -76,6 +76,8 @@ def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
 def _unsupported(query: Query, articles: Sequence) -> list[str]:
     """The figures the question states that none of these articles sets, in either language
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
+    if not query.figures:  # most questions state none: the articles need not be read
+        return []
     held, ranges = set(), []
     for hit in articles:
         found = [(value, unit) for text in (hit.text, hit.text_zh)

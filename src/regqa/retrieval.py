@@ -138,7 +138,7 @@ class HybridRetriever(BaseRetriever):
             return bool(self.regulations & self._about.get(source, set()))
         return source.split("#")[0] in self.regulations
 
-    def _ranked(self, retriever, text: str, lexical: bool) -> list[NodeWithScore]:
+    def _ranked(self, retriever, text: str | QueryBundle, lexical: bool) -> list[NodeWithScore]:
         nodes = retriever.retrieve(text)
         chunks = self.parts.chunks
         # A BM25 score of 0 means no shared term: not a match. A dense ranking is kept whole.
@@ -150,11 +150,8 @@ class HybridRetriever(BaseRetriever):
         """The dense ranking and the question's embedding (embedded once: the source
         classifier reads the same vector)."""
         vector = index._embed_model.get_query_embedding(text)  # the embedder the index was built with
-        nodes = index.as_retriever(similarity_top_k=self.depth).retrieve(
-            QueryBundle(text, embedding=vector))
-        chunks = self.parts.chunks
-        return [n for n in nodes[: self.depth]
-                if self._allowed_source(chunks[n.node.node_id].source_id)], vector
+        return self._ranked(index.as_retriever(similarity_top_k=self.depth),
+                            QueryBundle(text, embedding=vector), lexical=False), vector
 
     def search(self, query: Query) -> list[Hit]:
         # (a turn naming an article or commentator has no reading in context: see query.py)
