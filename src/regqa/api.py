@@ -20,6 +20,7 @@ from .models import Models
 from .query import Query, analyse
 from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
+from .scope import ScopeModel, read_scope
 from .validate import load_corpus
 
 KINDS = ("article", "commentary")
@@ -40,12 +41,14 @@ class RegQA:
 
     def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
                  llm=None, evidence: Evidence | None = None, ranker: Ranker | None = None,
-                 classifiers: dict[str, SourceClassifier] | None = None) -> None:
+                 classifiers: dict[str, SourceClassifier] | None = None,
+                 scope: dict[str, ScopeModel] | None = None) -> None:
         self.corpus, self.parts, self.models = corpus, parts, models
         self.llm = llm
         self.evidence = evidence or Evidence()
         self.ranker = ranker
         self.classifiers = classifiers or {}
+        self.scope = scope or {}
         self.answerer = Answerer(corpus, tokenizer=parts.bm25_zh.tokenizer)
 
     @property
@@ -70,11 +73,12 @@ class RegQA:
 
     def retriever(self, k: int = 5, regulations: Sequence[str] | None = None,
                   kinds: Sequence[str] | None = None,
-                  settings: SearchSettings | None = None) -> HybridRetriever:
+                  settings: SearchSettings | None = None,
+                  embeddings: dict | None = None) -> HybridRetriever:
         k, regulations, kinds = self._check_filters(k, regulations, kinds)
         return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
                                kinds=kinds, settings=settings, ranker=self.ranker,
-                               classifiers=self.classifiers)
+                               classifiers=self.classifiers, embeddings=embeddings)
 
     def analyse(self, question: str, history: Sequence | None = None) -> Query:
         """The frozen analysis every later stage reads (see regqa.query)."""
@@ -102,8 +106,10 @@ class RegQA:
 
     def answer(self, query: Query, regulations: Sequence[str] | None = None) -> Answer:
         """The answer to an analysed question (what `ask` returns)."""
-        hits = self.retrieve(query, k=ASK_DEPTH, regulations=regulations)
-        decision = decide(query, hits, self.corpus, self.evidence)
+        embeddings: dict = {}
+        hits = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings).search(query)
+        decision = decide(query, hits, self.corpus, self.evidence,
+                          outside=self.outside(query, embeddings))
         if decision.too_weak and query.in_context is not None:
             # too little alone, but it may continue the conversation: search it as a follow-up.
             # An unrelated short question ("How do I bake bread?") then gets the previous
@@ -121,6 +127,19 @@ class RegQA:
         from .llm import synthesise
 
         return synthesise(self.llm, offline, self.corpus)
+
+
+    def outside(self, query: Query, embeddings: dict | None = None) -> bool:
+        """Whether the scope model judges the question out of scope (False without one).
+        `embeddings`: what retrieval already computed, by (language, text)."""
+        model = self.scope.get(query.lang)
+        if model is None or not query.standalone.strip():
+            return False
+        vector = (embeddings or {}).get((query.lang, query.standalone))
+        if vector is None:
+            embedder = (self.parts.e5 if query.lang == "zh" else self.parts.minilm)._embed_model
+            vector = embedder.get_query_embedding(query.standalone)
+        return model.outside(vector, self.parts.bm25_zh.tokenizer(query.standalone))
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
@@ -145,6 +164,8 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
         print("regqa: no source classifier for the fitted ranker; ranking by reciprocal rank "
               "fusion (run `regqa eval --fit-ranker` to refit both)", file=sys.stderr)
         ranker = None
+    scope = read_scope(index_dir or root / "index", parts.manifest, corpus,
+                       parts.bm25_zh.tokenizer)
     return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker,
-                 classifiers=classifiers)
+                 classifiers=classifiers, scope=scope)
 

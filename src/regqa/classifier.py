@@ -14,12 +14,9 @@ from; a changed corpus or model makes it stale, and retrieval then runs without 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 import re
 import sys
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ import numpy as np
 
 from .chunking import article_source_id, commentary_source_id
 from .corpus import Corpus
+from .storage import UNREADABLE, read_arrays, write_arrays
 from .text import CJK
 
 FILE = "classifier.npz"
@@ -105,9 +103,10 @@ def fit_classifiers(corpus: Corpus, embedders: dict, c: float = C
     return out
 
 
-def aids_hash(corpus: Corpus) -> str:
-    """Of the aid questions the classifiers learn from (an edit to others does not stale them)."""
-    text = "\0".join(f"{q}\t{s}" for q, s, lang in aid_questions(corpus) if lang in LANGS)
+def aids_hash(corpus: Corpus, langs: Sequence[str] = LANGS) -> str:
+    """Of the aid questions in these languages (an edit to others does not stale a model
+    that learned from these)."""
+    text = "\0".join(f"{q}\t{s}" for q, s, lang in aid_questions(corpus) if lang in langs)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -124,13 +123,7 @@ def write_classifiers(index_dir: str | Path, manifest, corpus: Corpus,
         arrays[f"{lang}_classes"] = np.array(model.classes)
         arrays[f"{lang}_weights"] = model.weights.astype(np.float32)
         arrays[f"{lang}_bias"] = model.bias.astype(np.float32)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    path = Path(index_dir) / FILE
-    staging = path.with_suffix(".npz.tmp")
-    staging.write_bytes(buffer.getvalue())
-    os.replace(staging, path)  # a reader never sees half a file
-    return path
+    return write_arrays(Path(index_dir) / FILE, arrays)
 
 
 def read_classifiers(index_dir: str | Path, manifest, corpus: Corpus, log=None
@@ -142,13 +135,13 @@ def read_classifiers(index_dir: str | Path, manifest, corpus: Corpus, log=None
     if not path.exists():
         return {}
     try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = json.loads(str(data["fingerprint"]))
-            out = {lang: SourceClassifier(tuple(str(c) for c in data[f"{lang}_classes"]),
-                                          data[f"{lang}_weights"].astype(np.float64),
-                                          data[f"{lang}_bias"].astype(np.float64))
-                   for lang in LANGS if f"{lang}_classes" in data}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        data = read_arrays(path)
+        stored = json.loads(str(data["fingerprint"]))
+        out = {lang: SourceClassifier(tuple(str(c) for c in data[f"{lang}_classes"]),
+                                      data[f"{lang}_weights"].astype(np.float64),
+                                      data[f"{lang}_bias"].astype(np.float64))
+               for lang in LANGS if f"{lang}_classes" in data}
+    except UNREADABLE as exc:
         log(f"regqa: ignoring {path} ({exc}); ranking without the source classifier")
         return {}
     if stored != _fingerprint(manifest, corpus):

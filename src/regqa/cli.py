@@ -147,7 +147,8 @@ def cmd_eval(args) -> int:
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),
                   ("holdout-scope-2.jsonl", "held-out"), ("holdout-named.jsonl", "held-out"),
                   ("holdout-commentary.jsonl", "held-out"),
-                  ("holdout-premises.jsonl", "held-out"), ("holdout-cross.jsonl", "held-out"))]
+                  ("holdout-premises.jsonl", "held-out"), ("holdout-cross.jsonl", "held-out"),
+                  ("dev-scope-2.jsonl", "development"), ("holdout-scope-3.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
@@ -231,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "then the learned ranker on the development sets (index/ranker.json)")
     p.add_argument("--calibrate", action="store_true",
                    help="refit the no-match floors on the development sets (with "
-                        "eval/dev-scope.jsonl) and store them beside the index "
-                        "(index/calibration.json)")
+                        "eval/dev-scope.jsonl; index/calibration.json), then the scope model on "
+                        "every development set and the search aids (index/scope.npz)")
     _common(p)
     p.set_defaults(func=cmd_eval)
 

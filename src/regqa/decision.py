@@ -1,10 +1,10 @@
 """Stage 5a: the one place that decides whether to answer.
 
 `decide` reads the `Query` and the hits in a fixed order: out of scope, then explicit
-article references, then the strength of the evidence retrieval found, then whether the
-articles found set the figures the question states (a premise they do not bear out makes the
-answer `partial`). A reference with no regulation named only helps ranking; it never grants an
-answer by itself.
+article references, then the strength of the evidence retrieval found and the scope model's
+verdict (scope.py), then whether the articles found set the figures the question states (a
+premise they do not bear out makes the answer `partial`). A reference with no regulation
+named only helps ranking; it never grants an answer by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from .text import figures, zh_number
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 TOO_WEAK = "no provision in the corpus is close enough to the question"
 TOO_WEAK_ZH = "最接近的条文与问题的相似度不足"
+OUTSIDE = ("the question looks like one these regulations do not govern (its subject is not "
+           "in the corpus)")
+OUTSIDE_ZH = "这个问题看起来不属于语料库中几部规定的调整范围（其主题不在语料库中）"
 PREMISE_DEPTH = 3  # a figure any of the first three articles sets is not flagged
 
 
@@ -27,7 +30,9 @@ class Decision:
     status: str  # one of STATUSES (never llm_unavailable: that is the LLM path's)
     reason: str = ""  # shown to the user when not plainly grounded
     lookup: tuple[str, ...] = ()  # source ids to cite exactly, when the question named them
-    too_weak: bool = False  # refused only because the evidence fell below the floor
+    # refused only because the evidence was weak (below the floor, or judged out of scope by
+    # the scope model): a short turn is then retried in the conversation's context
+    too_weak: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,10 @@ def _premise(unsupported: Sequence[str], lang: str) -> str:
             "question's premise may not hold")
 
 
-def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> Decision:
+def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
+           outside: bool = False) -> Decision:
+    """`outside`: the scope model judged the question out of scope (scope.py). It refuses
+    only what no rule, lookup or reference has decided, like the floor."""
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
     zh = query.lang == "zh"
@@ -130,6 +138,8 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence) -> 
                         else "nothing in the corpus matched the question")
     if strength(hits) < evidence.floor(query.lang):
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
+    if outside:
+        return Decision("no_match", OUTSIDE_ZH if zh else OUTSIDE, too_weak=True)
     # A figure the question states that the closest articles do not set is a premise the
     # rules may not bear out ("备案有效期是三年吧？"): answered, but `partial`, and the user is told
     unsupported = _unsupported(query, [h for h in hits if h.kind == "article"][:PREMISE_DEPTH])

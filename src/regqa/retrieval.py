@@ -116,10 +116,15 @@ class HybridRetriever(BaseRetriever):
     def __init__(self, corpus: Corpus, parts: IndexParts, k: int = 5,
                  regulations: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
                  settings: SearchSettings | None = None, ranker: Ranker | None = None,
-                 classifiers: dict[str, SourceClassifier] | None = None) -> None:
+                 classifiers: dict[str, SourceClassifier] | None = None,
+                 embeddings: dict[tuple[str, str], list[float]] | None = None) -> None:
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
         self.classifiers = classifiers or {}
+        # when given, the question embeddings are kept here by (language, text): `ask` hands
+        # in a fresh dict so the scope model reads the vector instead of embedding again. Not
+        # kept otherwise: a retriever reused for many questions must not grow
+        self.embeddings = embeddings
         self.regulations = set(regulations) if regulations else None
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
@@ -146,10 +151,13 @@ class HybridRetriever(BaseRetriever):
                 if (not lexical or (n.score or 0) > 0)
                 and self._allowed_source(chunks[n.node.node_id].source_id)]
 
-    def _dense(self, index, text: str) -> tuple[list[NodeWithScore], list[float]]:
+    def _dense(self, index, text: str, lang: str) -> tuple[list[NodeWithScore], list[float]]:
         """The dense ranking and the question's embedding (embedded once: the source
-        classifier reads the same vector)."""
-        vector = index._embed_model.get_query_embedding(text)  # the embedder the index was built with
+        classifier and the scope model read the same vector)."""
+        kept = self.embeddings if self.embeddings is not None else {}
+        if (lang, text) not in kept:  # the embedder the index was built with
+            kept[lang, text] = index._embed_model.get_query_embedding(text)
+        vector = kept[lang, text]
         return self._ranked(index.as_retriever(similarity_top_k=self.depth),
                             QueryBundle(text, embedding=vector), lexical=False), vector
 
@@ -176,7 +184,7 @@ class HybridRetriever(BaseRetriever):
 
     def _with_k(self, k: int) -> HybridRetriever:
         return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
-                               self.settings, self.ranker, self.classifiers)
+                               self.settings, self.ranker, self.classifiers, self.embeddings)
 
     def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
@@ -212,12 +220,12 @@ class HybridRetriever(BaseRetriever):
         # as an English query lost on held-out and external questions (eval/analysis.md)
         if not chinese and text.strip():
             if s.dense:
-                nodes, vectors["en"] = self._dense(parts.minilm, text)
+                nodes, vectors["en"] = self._dense(parts.minilm, text, "en")
                 add("dense", s.dense, nodes, dense=True)
             if s.bm25:
                 add("bm25", s.bm25, self._ranked(parts.bm25_en, text, lexical=True), False)
         if chinese and s.e5:
-            nodes, vectors["zh"] = self._dense(parts.e5, text)
+            nodes, vectors["zh"] = self._dense(parts.e5, text, "zh")
             add("e5", s.e5, nodes, dense=True)
         classifier = self.classifiers.get(query.lang)
         if s.classifier and classifier is not None and query.lang in vectors:

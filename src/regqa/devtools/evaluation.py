@@ -55,6 +55,8 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
 }
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scope questions too
+# the scope model: every development file, above all the near misses of dev-scope-2
+SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-scope-2.jsonl")
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,17 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
         for q in test:
             cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(queries[q.id].lang)
     answers = {q.id: qa.answer(queries[q.id]) for q in questions}
+    # the scope model's ablation: is each question's refuse-or-answer right with and without it
+    fitted_scope, qa.scope = qa.scope, {}
+    refused_without = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in questions}
+    qa.scope = fitted_scope
+    scope = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold)
+                            for q in questions],
+             "right_without": [refused_without[q.id] != bool(q.gold) for q in questions],
+             "abstention_without": float(np.mean([refused_without[q.id] for q in questions
+                                                  if not q.gold] or [np.nan])),
+             "false_abstention_without": float(np.mean([refused_without[q.id] for q in inside]
+                                                       or [np.nan]))}
     return {"file": str(path), "n": len(questions), "n_in": len(inside), "per_query": scores,
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
@@ -331,7 +344,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
             "by_lang": {lang: {m: float(np.mean([scores["regqa"][m][i] for i in group]))
                                for m in METRICS} | {"n": len(group)}
                         for lang, group in by_lang.items() if group},
-            "answers": answer_metrics(questions, answers, corpus),
+            "answers": answer_metrics(questions, answers, corpus), "scope_ablation": scope,
             "after_unrelated": after_unrelated_turn(qa, questions),
             "cv_floor": {"abstention": float(np.mean([cv_abstain[q.id] for q in undecided
                                                       if not q.gold] or [np.nan])),
@@ -401,7 +414,7 @@ def render_report(result: dict, role: str) -> str:
     for kind, row in result["by_kind"].items():
         lines.append(f"| {kind} | {row['n']} | {row['hit_rate@1']:.3f} | {row['recall@5']:.3f} | "
                      f"{row['mrr@10']:.3f} |")
-    a = result["answers"]
+    a, sa = result["answers"], result["scope_ablation"]
     lines += ["", "## Answers (offline)", "",
               f"- First citation is gold: {a['first_citation_gold']:.3f} of answered in-scope "
               f"questions; {a['first_citation_gold_all']:.3f} of all in-scope (a refusal counts "
@@ -416,6 +429,10 @@ def render_report(result: dict, role: str) -> str:
               f"in-scope questions: {a['partial_elsewhere']:.3f}",
               f"- Invalid citations (missing article, quote not verbatim, [n] unused): "
               f"{a['invalid_citations']}",
+              f"- Without the scope model: abstention {sa['abstention_without']:.3f}, false "
+              f"abstention {sa['false_abstention_without']:.3f} (refuse-or-answer right: "
+              f"{np.mean(sa['right_with']):.3f} with it, {np.mean(sa['right_without']):.3f} "
+              f"without, p {paired_p(sa['right_with'], sa['right_without']):.3f})",
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
               f"false abstention {result['cv_floor']['false_abstention']:.3f}",
               "- Asked after an unrelated earlier turn (another question of this file): "
@@ -449,6 +466,35 @@ def calibrate_floors(qa, paths: Sequence[Path]) -> Evidence:
     return fit_evidence(rows, qa.evidence)
 
 
+def fit_scope_models(qa, paths: Sequence[Path]) -> dict:
+    """One scope model per language, fitted on the development questions that neither the
+    scope rules nor a lookup decide, and on the search aids' questions as in-scope examples.
+    Its budget counts the in-scope development questions the floor lets through."""
+    from ..classifier import aid_questions
+    from ..scope import LANGS, fit_scope
+
+    tokenizer = qa.parts.bm25_zh.tokenizer
+    rows: dict[str, list] = {lang: [] for lang in LANGS}
+    for q in (q for path in paths for q in load_questions(path, qa.corpus)):
+        query = qa.analyse(q.question, history_of(q))
+        if query.out_of_scope or query.lookups or not query.standalone.strip():
+            continue
+        embeddings: dict = {}
+        hits = qa.retriever(ASK_DEPTH, embeddings=embeddings).search(query)
+        vector = embeddings.get((query.lang, query.standalone))
+        if vector is None:
+            continue
+        counted = bool(q.gold) and strength(hits) >= qa.evidence.floor(query.lang)
+        rows[query.lang].append((vector, tokenizer(query.standalone), not q.gold, counted))
+    embedders = {"en": qa.parts.minilm._embed_model, "zh": qa.parts.e5._embed_model}
+    for text, _, lang in aid_questions(qa.corpus):
+        rows[lang].append((embedders[lang].get_query_embedding(text), tokenizer(text), False,
+                           False))
+    return {lang: fit_scope(np.asarray([r[0] for r in group]), [r[1] for r in group],
+                            [r[2] for r in group], [r[3] for r in group])
+            for lang, group in rows.items()}
+
+
 def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
              calibrate_from: Sequence[Path] = (), index_dir: Path | None = None,
              log=print) -> dict:
@@ -465,6 +511,16 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
                           f"floor with false abstention <= {FALSE_ABSTENTION_BOUND} per "
                           "language")
         log(f"calibrated evidence floors: {fitted}")
+        from ..scope import BUDGET, write_scope
+
+        scope_files = [calibrate_from[0].parent / name for name in SCOPE_SETS]
+        qa.scope = fit_scope_models(qa, scope_files)
+        path = write_scope(index_dir, qa.parts.manifest, qa.corpus, qa.parts.bm25_zh.tokenizer,
+                           qa.scope, f"fitted on {', '.join(p.name for p in scope_files)} and "
+                           f"the search aids; refuses at most {BUDGET} of the development "
+                           "in-scope questions the floor lets through (5-fold CV)")
+        log(f"scope model written to {path}: thresholds "
+            + ", ".join(f"{lang} {m.threshold:.3f}" for lang, m in qa.scope.items()))
     seen: dict[str, str] = {}
     for path, role, _ in files:
         for q in load_questions(path, qa.corpus):
@@ -511,6 +567,11 @@ def render_pooled(results: Sequence[dict]) -> str:
         ps = " | ".join("" if name == "regqa" else f"{paired_p(ours[m], row[m]):.3f}"
                         for m in METRICS)
         lines.append(f"| {name} | {means} | {ps} |")
+    with_, without = ([v for r in results for v in r["scope_ablation"][key]]
+                      for key in ("right_with", "right_without"))
+    lines += ["", f"Answers, all {len(with_)} held-out questions: refuse-or-answer right "
+              f"{np.mean(with_):.3f} with the scope model, {np.mean(without):.3f} without it "
+              f"(p {paired_p(with_, without):.3f})."]
     return "\n".join(lines) + "\n"
 
 

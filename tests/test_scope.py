@@ -1,0 +1,186 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from regqa.decision import OUTSIDE, OUTSIDE_ZH, TOO_WEAK, Decision, Evidence, decide
+from regqa.scope import ScopeModel, fit_scope, read_scope, tfidf, write_scope
+
+MANIFEST = SimpleNamespace(embedding_model="m", embedding_sha256="a" * 64,
+                           multilingual_model="e", chunking={"scheme": "x"})
+TOKENIZER = SimpleNamespace(user_words=("机器人",))
+
+
+def corpus_with(aids: tuple[str, ...]) -> SimpleNamespace:
+    article = SimpleNamespace(number=3, search_aids=aids)
+    return SimpleNamespace(regulations=(SimpleNamespace(id="toy", articles=(article,)),),
+                           commentary=())
+
+
+def test_tfidf_matches_scikit_learns_sublinear_l2_vectors():
+    documents = [["robot", "refund", "refund", "label"], ["robot", "tax"], ["label", "label"],
+                 ["tax", "visa", "robot"]]
+    oracle = TfidfVectorizer(analyzer=list, sublinear_tf=True).fit(documents)
+    vocabulary = {w: i for i, w in enumerate(oracle.get_feature_names_out())}
+    query = ["refund", "refund", "refund", "tax", "unseen"]
+    np.testing.assert_allclose(tfidf(query, vocabulary, oracle.idf_),
+                               oracle.transform([query]).toarray()[0])
+    assert not tfidf(["unseen"], vocabulary, oracle.idf_).any()
+
+
+def test_probability_is_the_logistic_of_embedding_and_words():
+    model = ScopeModel(("tax",), np.array([2.0]), np.array([1.0, -1.0, 3.0]), -0.5, 0.5)
+    # embedding [0.2, 0.1] gives 0.1; the lone word "tax" is 1 after normalisation: +3
+    assert model.probability([0.2, 0.1], ["tax"]) == pytest.approx(1 / (1 + np.exp(-2.6)))
+    assert model.probability([0.2, 0.1], ["robot"]) == pytest.approx(1 / (1 + np.exp(0.4)))
+    assert model.outside([0.2, 0.1], ["tax"]) and not model.outside([0.2, 0.1], ["robot"])
+
+
+def toy_training(n: int = 40):
+    """In-scope questions about robots and refunds, out-of-scope ones about tax and visas;
+    the embedding (two dimensions) says nothing."""
+    rng = np.random.default_rng(0)
+    inside = [["robot", "refund", w] for w in ("how", "when", "must", "days")] * (n // 4)
+    outside = [["tax", "visa", w] for w in ("how", "when", "must", "days")] * (n // 4)
+    vectors = rng.standard_normal((2 * n, 2)) * 0.01
+    return vectors, inside + outside, [False] * n + [True] * n
+
+
+def test_a_fitted_model_refuses_subjects_only_out_of_scope_questions_hold():
+    vectors, tokens, outside = toy_training()
+    model = fit_scope(vectors, tokens, outside, counted=[not o for o in outside])
+    assert model.outside([0.0, 0.0], ["what", "tax", "visa"])
+    assert not model.outside([0.0, 0.0], ["robot", "refund", "what"])
+
+
+def test_the_threshold_refuses_at_most_the_budget_of_counted_questions_in_cross_validation():
+    vectors, tokens, outside = toy_training()
+    # one in-scope question that looks out of scope: counted, the budget must let it through
+    tokens[0] = ["tax", "visa", "robot"]
+    counted = [not o for o in outside]
+    model = fit_scope(vectors, tokens, outside, counted, budget=0.0)
+    assert not model.outside(vectors[0], tokens[0])
+    strict = fit_scope(vectors, tokens, outside, counted, budget=0.1)
+    assert strict.threshold < model.threshold
+
+
+def test_fitting_without_enough_of_either_kind_says_what_is_missing():
+    vectors, tokens, outside = toy_training(4)
+    with pytest.raises(ValueError, match="needs in- and out-of-scope questions"):
+        fit_scope(vectors[:6], tokens[:6], outside[:6], [True] * 6)
+
+
+def test_a_written_scope_model_reads_back_for_the_same_models_aids_and_words(tmp_path):
+    corpus = corpus_with(("Must sellers refund a broken robot?", "机器人坏了要退款吗？"))
+    model = ScopeModel(("robot", "tax"), np.array([1.5, 2.0]), np.array([0.1, 0.2, -1.0, 2.0]),
+                       -0.3, 0.7)
+    write_scope(tmp_path, MANIFEST, corpus, TOKENIZER, {"zh": model}, note="toy")
+    back = read_scope(tmp_path, MANIFEST, corpus, TOKENIZER)
+    assert list(back) == ["zh"]
+    assert back["zh"].words == model.words and back["zh"].threshold == pytest.approx(0.7)
+    assert back["zh"].probability([1.0, 1.0], ["tax"]) == pytest.approx(
+        model.probability([1.0, 1.0], ["tax"]), rel=1e-6)
+
+
+def test_a_scope_model_fitted_on_other_aids_models_or_words_is_ignored_with_how_to_refit(
+        tmp_path):
+    corpus = corpus_with(("机器人坏了要退款吗？",))
+    model = ScopeModel(("tax",), np.array([1.0]), np.array([0.0, 1.0]), 0.0, 0.5)
+    write_scope(tmp_path, MANIFEST, corpus, TOKENIZER, {"zh": model})
+    said = []
+    assert read_scope(tmp_path, MANIFEST, corpus_with(("玩具坏了要退款吗？",)), TOKENIZER,
+                      log=said.append) == {}
+    other = SimpleNamespace(**{**vars(MANIFEST), "multilingual_model": "f"})
+    assert read_scope(tmp_path, other, corpus, TOKENIZER, log=said.append) == {}
+    assert read_scope(tmp_path, MANIFEST, corpus, SimpleNamespace(user_words=("玩具",)),
+                      log=said.append) == {}
+    assert len(said) == 3 and all("regqa eval --calibrate" in line for line in said)
+
+
+@pytest.mark.parametrize("content", [b"not a zip", b"", b"PK\x03\x04truncated"])
+def test_a_damaged_scope_file_is_ignored_with_a_reason(tmp_path, content):
+    (tmp_path / "scope.npz").write_bytes(content)
+    said = []
+    assert read_scope(tmp_path, MANIFEST, corpus_with(()), TOKENIZER, log=said.append) == {}
+    assert "deciding scope by the rules and the floor alone" in said[0]
+
+
+def test_without_a_stored_model_nothing_is_said(tmp_path):
+    said = []
+    assert read_scope(tmp_path, MANIFEST, corpus_with(()), TOKENIZER, log=said.append) == {}
+    assert said == []
+
+
+def test_decide_refuses_what_the_scope_model_judges_outside_in_the_questions_language(fake_qa):
+    hits = fake_qa.retrieve("Must sellers refund a broken toy robot?", k=3)
+    english = fake_qa.analyse("Must sellers refund a broken toy robot?")
+    open_floor = Evidence(en=0.0, zh=0.0)
+    assert decide(english, hits, fake_qa.corpus, open_floor).status == "grounded"
+    assert decide(english, hits, fake_qa.corpus, open_floor, outside=True) == Decision(
+        "no_match", OUTSIDE, too_weak=True)
+    chinese = fake_qa.analyse("机器人坏了卖家要退款吗？")
+    assert decide(chinese, hits, fake_qa.corpus, open_floor, outside=True).reason == OUTSIDE_ZH
+
+
+def test_the_scope_model_never_refuses_an_article_asked_for_by_number(fake_qa):
+    query = fake_qa.analyse("What does Article 3 of the toy rules say?")
+    hits = fake_qa.retrieve(query, k=3)
+    assert decide(query, hits, fake_qa.corpus, Evidence(), outside=True).status == "grounded"
+
+
+def test_the_floor_speaks_before_the_scope_model(fake_qa):
+    query = fake_qa.analyse("Must sellers refund a broken toy robot?")
+    hits = fake_qa.retrieve(query, k=3)
+    closed = Evidence(en=1.01, zh=1.01)
+    assert decide(query, hits, fake_qa.corpus, closed, outside=True).reason == TOO_WEAK
+
+
+def refusing(qa):
+    """The same loaded corpus and index with a scope model that refuses every question."""
+    import regqa
+
+    everything = ScopeModel((), np.array([]), np.zeros(64), 0.0, -1.0)
+    return regqa.RegQA(qa.corpus, qa.parts, qa.models, evidence=Evidence(en=0.0, zh=0.0),
+                       scope={"en": everything, "zh": everything})
+
+
+def test_ask_refuses_what_the_scope_model_judges_outside(fake_qa):
+    answer = refusing(fake_qa).ask("Must sellers refund a broken toy robot?")
+    assert (answer.status, answer.reason, answer.citations) == ("no_match", OUTSIDE, ())
+
+
+def test_ask_reads_the_embedding_retrieval_computed_instead_of_embedding_again(fake_qa):
+    qa = refusing(fake_qa)
+    calls = []
+    embedder = qa.parts.minilm._embed_model
+    original = type(embedder)._get_query_embedding
+
+    def counting(self, query):
+        calls.append(query)
+        return original(self, query)
+
+    type(embedder)._get_query_embedding = counting
+    try:
+        qa.ask("Must sellers refund a broken toy robot?")
+    finally:
+        type(embedder)._get_query_embedding = original
+    assert calls == ["Must sellers refund a broken toy robot?"]
+
+
+def test_a_short_turn_judged_outside_alone_is_answered_in_the_conversations_context(fake_qa):
+    import regqa
+
+    # "deadline" alone looks out of scope; beside "refund" (the turn read in context) it does not
+    words = ScopeModel(("deadline", "refund"), np.ones(2), np.r_[np.zeros(64), 3.0, -6.0],
+                       0.0, 0.5)
+    qa = regqa.RegQA(fake_qa.corpus, fake_qa.parts, fake_qa.models,
+                     evidence=Evidence(en=0.0, zh=0.0), scope={"en": words})
+    question = "Is there a deadline for paying it back?"
+    alone = qa.ask(question)
+    assert (alone.status, alone.reason) == ("no_match", OUTSIDE)
+    history = [{"role": "user", "content": "Must sellers refund customers when a toy robot "
+                                           "breaks?"}]
+    answer = qa.ask(question, history=history)
+    assert answer.status == "grounded"
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#3"]
