@@ -148,7 +148,8 @@ def cmd_eval(args) -> int:
                   ("holdout-scope-2.jsonl", "held-out"), ("holdout-named.jsonl", "held-out"),
                   ("holdout-commentary.jsonl", "held-out"),
                   ("holdout-premises.jsonl", "held-out"), ("holdout-cross.jsonl", "held-out"),
-                  ("dev-scope-2.jsonl", "development"), ("holdout-scope-3.jsonl", "held-out"))]
+                  ("dev-scope-2.jsonl", "development"), ("dev-scope-3.jsonl", "development"),
+                  ("holdout-scope-3.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
