@@ -5,10 +5,11 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from regqa.decision import OUTSIDE, OUTSIDE_ZH, TOO_WEAK, Decision, Evidence, decide
-from regqa.scope import ScopeModel, fit_scope, read_scope, tfidf, write_scope
+from regqa.scope import ScopeModel, fit_scope, read_scope, scope_tokens, tfidf, write_scope
+from regqa.storage import read_arrays, write_arrays
 
-MANIFEST = SimpleNamespace(embedding_model="m", embedding_sha256="a" * 64,
-                           multilingual_model="e", chunking={"scheme": "x"})
+MANIFEST = SimpleNamespace(embedding_model="m", embedding_sha256="a" * 64, embedding_dims=2,
+                           multilingual_model="e", multilingual_dims=2, chunking={"scheme": "x"})
 TOKENIZER = SimpleNamespace(user_words=("机器人",))
 
 
@@ -86,7 +87,7 @@ def test_a_written_scope_model_reads_back_for_the_same_models_aids_and_words(tmp
 def test_a_scope_model_fitted_on_other_aids_models_or_words_is_ignored_with_how_to_refit(
         tmp_path):
     corpus = corpus_with(("机器人坏了要退款吗？",))
-    model = ScopeModel(("tax",), np.array([1.0]), np.array([0.0, 1.0]), 0.0, 0.5)
+    model = ScopeModel(("tax",), np.array([1.0]), np.array([0.0, 0.0, 1.0]), 0.0, 0.5)
     write_scope(tmp_path, MANIFEST, corpus, TOKENIZER, {"zh": model})
     said = []
     assert read_scope(tmp_path, MANIFEST, corpus_with(("玩具坏了要退款吗？",)), TOKENIZER,
@@ -168,19 +169,91 @@ def test_ask_reads_the_embedding_retrieval_computed_instead_of_embedding_again(f
     assert calls == ["Must sellers refund a broken toy robot?"]
 
 
-def test_a_short_turn_judged_outside_alone_is_answered_in_the_conversations_context(fake_qa):
+def words_model(weights: dict[str, float], dims: int = 64) -> ScopeModel:
+    """A model that reads only words (idf 1): out of scope when their weights sum above 0."""
+    return ScopeModel(tuple(weights), np.ones(len(weights)),
+                      np.r_[np.zeros(dims), list(weights.values())], 0.0, 0.5)
+
+
+def with_scope(qa, scope: dict, evidence: Evidence | None = None):
     import regqa
 
-    # "deadline" alone looks out of scope; beside "refund" (the turn read in context) it does not
-    words = ScopeModel(("deadline", "refund"), np.ones(2), np.r_[np.zeros(64), 3.0, -6.0],
-                       0.0, 0.5)
-    qa = regqa.RegQA(fake_qa.corpus, fake_qa.parts, fake_qa.models,
-                     evidence=Evidence(en=0.0, zh=0.0), scope={"en": words})
-    question = "Is there a deadline for paying it back?"
-    alone = qa.ask(question)
-    assert (alone.status, alone.reason) == ("no_match", OUTSIDE)
-    history = [{"role": "user", "content": "Must sellers refund customers when a toy robot "
-                                           "breaks?"}]
-    answer = qa.ask(question, history=history)
-    assert answer.status == "grounded"
-    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#3"]
+    return regqa.RegQA(qa.corpus, qa.parts, qa.models,
+                       evidence=evidence or Evidence(en=0.0, zh=0.0), scope=scope)
+
+
+REFUND = [{"role": "user", "content": "Must sellers refund customers when a toy robot breaks?"}]
+
+
+def test_a_follow_up_is_judged_with_the_turn_before_it(fake_qa):
+    # "deadline" alone looks out of scope; read with the refund question it does not
+    qa = with_scope(fake_qa, {"en": words_model({"deadline": 3.0, "refund": -6.0})})
+    question = "And the deadline?"
+    assert qa.ask(question).reason == OUTSIDE
+    query = qa.analyse(question, REFUND)
+    assert query.followup and not qa.outside(query)
+    assert qa.ask(question, history=REFUND).status == "grounded"
+
+
+def test_a_follow_up_in_another_language_is_judged_by_the_model_of_what_it_reads(fake_qa):
+    # "What about audio?" after a Chinese question: the text read is mostly Chinese
+    refuse_all = ScopeModel((), np.array([]), np.zeros(64), 0.0, -1.0)
+    qa = with_scope(fake_qa, {"en": refuse_all})
+    history = [{"role": "user", "content": "玩具机器人坏了，卖家必须在多少天内退款？"}]
+    query = qa.analyse("And for audio?", history)
+    assert query.lang == "en" and query.followup
+    assert not qa.outside(query)
+    assert qa.outside(qa.analyse("And for audio?"))
+
+
+def test_each_language_is_judged_by_its_own_model(fake_qa):
+    refuse_all = ScopeModel((), np.array([]), np.zeros(64), 0.0, -1.0)
+    qa = with_scope(fake_qa, {"en": refuse_all})
+    assert qa.ask("Must sellers refund a broken toy robot?").status == "no_match"
+    assert qa.ask("机器人坏了卖家要退款吗？").status != "no_match"
+
+
+def test_english_stop_words_are_not_read():
+    words = scope_tokens(lambda text: text.lower().split(), "How many robots are there in 上海")
+    assert words == ["robots", "上海"]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (dict(idf=np.ones(3)), "do not fit together"),
+    (dict(weights=np.r_[np.zeros(5), 1.0, 1.0]), "reads 5 dimensions, the embedder gives 2"),
+    (dict(threshold=float("nan")), "not finite"),
+])
+def test_a_scope_file_that_does_not_fit_the_embedder_is_ignored_not_a_crash(tmp_path, change,
+                                                                             reason):
+    corpus = corpus_with(("机器人坏了要退款吗？",))
+    fields = dict(words=("robot", "tax"), idf=np.ones(2), weights=np.zeros(4), bias=0.0,
+                  threshold=0.5) | change
+    write_scope(tmp_path, MANIFEST, corpus, TOKENIZER, {"zh": ScopeModel(
+        ("robot", "tax"), np.ones(2), np.zeros(4), 0.0, 0.5)})
+    # then damage it, keeping its fingerprint
+    arrays = read_arrays(tmp_path / "scope.npz")
+    arrays |= {"zh_words": np.array(fields["words"]), "zh_idf": fields["idf"],
+               "zh_weights": fields["weights"],
+               "zh_bias_threshold": np.array([fields["bias"], fields["threshold"]])}
+    write_arrays(tmp_path / "scope.npz", arrays)
+    said = []
+    assert read_scope(tmp_path, MANIFEST, corpus, TOKENIZER, log=said.append) == {}
+    assert reason in said[0] and "deciding scope by the rules and the floor alone" in said[0]
+
+
+def test_load_reads_the_stored_scope_model(tmp_path):
+    import regqa
+
+    from .conftest import FakeModels, write_toy_corpus
+
+    root = write_toy_corpus(tmp_path / "corpus")
+    qa = regqa.load(corpus_dir=root, index_dir=tmp_path / "index", progress=False,
+                    models=FakeModels())
+    assert qa.scope == {}
+    manifest = qa.parts.manifest
+    model = ScopeModel(("tax",), np.ones(1), np.zeros(manifest.embedding_dims + 1), 0.0, 0.5)
+    write_scope(tmp_path / "index", manifest, qa.corpus, qa.parts.bm25_zh.tokenizer,
+                {"en": model})
+    again = regqa.load(corpus_dir=root, index_dir=tmp_path / "index", progress=False,
+                       models=FakeModels())
+    assert list(again.scope) == ["en"] and again.scope["en"].words == ("tax",)

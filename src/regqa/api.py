@@ -20,7 +20,8 @@ from .models import Models
 from .query import Query, analyse
 from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
-from .scope import ScopeModel, read_scope
+from .scope import ScopeModel, read_scope, scope_tokens
+from .text import is_chinese
 from .validate import load_corpus
 
 KINDS = ("article", "commentary")
@@ -130,16 +131,21 @@ class RegQA:
 
 
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
-        """Whether the scope model judges the question out of scope (False without one).
+        """Whether the scope model judges the question out of scope (False without one). It
+        reads what retrieval read, a follow-up with the turn before it: judged by its own
+        words, follow-ups won development but refused 9 more of 96 held-out in-scope
+        follow-ups ("要公示吗？", eval/analysis.md). The model is the one of the language of
+        that text ("What about audio?" after a Chinese question is mostly Chinese).
         `embeddings`: what retrieval already computed, by (language, text)."""
-        model = self.scope.get(query.lang)
-        if model is None or not query.standalone.strip():
+        text = query.standalone
+        lang = "zh" if is_chinese(text) else "en"
+        model = self.scope.get(lang)
+        if model is None or not text.strip():
             return False
-        vector = (embeddings or {}).get((query.lang, query.standalone))
+        vector = (embeddings or {}).get((lang, text))
         if vector is None:
-            embedder = (self.parts.e5 if query.lang == "zh" else self.parts.minilm)._embed_model
-            vector = embedder.get_query_embedding(query.standalone)
-        return model.outside(vector, self.parts.bm25_zh.tokenizer(query.standalone))
+            vector = self.parts.embedder(lang).get_query_embedding(text)
+        return model.outside(vector, scope_tokens(self.parts.bm25_zh.tokenizer, text))
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,

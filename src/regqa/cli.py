@@ -149,6 +149,7 @@ def cmd_eval(args) -> int:
                   ("holdout-commentary.jsonl", "held-out"),
                   ("holdout-premises.jsonl", "held-out"), ("holdout-cross.jsonl", "held-out"),
                   ("dev-scope-2.jsonl", "development"), ("dev-scope-3.jsonl", "development"),
+                  ("dev-scope-4.jsonl", "development"),
                   ("holdout-scope-3.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
@@ -162,7 +163,7 @@ def cmd_eval(args) -> int:
         from .ranker import write_ranker
 
         # the classifier first: the ranker learns how far to trust its ranking
-        qa.classifiers = fit_classifiers(qa.corpus, {"en": qa.parts.minilm._embed_model})
+        qa.classifiers = fit_classifiers(qa.corpus, {"en": qa.parts.embedder("en")})
         path = write_classifiers(Path(args.index_dir or root / "index"), qa.parts.manifest,
                                  qa.corpus, qa.classifiers)
         print(f"source classifier written to {path}")

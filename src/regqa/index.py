@@ -104,6 +104,11 @@ class IndexParts:
     bm25_en: BM25Retriever
     bm25_zh: ChineseBM25Retriever
 
+    def embedder(self, lang: str):
+        """The embedding model a question in `lang` is searched with: MiniLM over the English
+        chunks, e5 over the Chinese ones (what built each store)."""
+        return (self.e5 if lang == "zh" else self.minilm)._embed_model
+
 
 def expected_manifest(corpus: Corpus, **extra) -> Manifest:
     return Manifest(regqa_version=__version__, embedding_model=MINILM_NAME,

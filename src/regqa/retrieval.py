@@ -155,8 +155,8 @@ class HybridRetriever(BaseRetriever):
         """The dense ranking and the question's embedding (embedded once: the source
         classifier and the scope model read the same vector)."""
         kept = self.embeddings if self.embeddings is not None else {}
-        if (lang, text) not in kept:  # the embedder the index was built with
-            kept[lang, text] = index._embed_model.get_query_embedding(text)
+        if (lang, text) not in kept:
+            kept[lang, text] = self.parts.embedder(lang).get_query_embedding(text)
         vector = kept[lang, text]
         return self._ranked(index.as_retriever(similarity_top_k=self.depth),
                             QueryBundle(text, embedding=vector), lexical=False), vector

@@ -6,8 +6,9 @@ question about AI, data or platforms in China that these four texts simply do no
 ("AI公司能享受高新技术企业税收优惠吗？", "who heads the CAC?"), which retrieval matches well
 enough. A logistic model per question language reads what retrieval already computed, the
 question's embedding (MiniLM for English, e5 for Chinese), beside its words (the Chinese
-lexical retriever's tokens, tf-idf weighted): the words carry the subjects the corpus never
-governs, the embedding the register.
+lexical retriever's tokens, tf-idf weighted, without English stop words): the words carry the
+subjects the corpus never governs, the embedding the register. A follow-up is judged by its
+own words (api.py).
 
 It learns from our development questions (in and out of scope) and from the search aids'
 questions (in scope), and its threshold is set by cross-validation so that it refuses at
@@ -40,6 +41,17 @@ BUDGET = 0.01  # development in-scope questions the floor lets through that it m
 MIN_COUNT = 2  # a word is a feature when at least this many training questions hold it
 
 
+def scope_tokens(tokenizer, text: str) -> list[str]:
+    """The words the model reads: the Chinese retriever's tokens (jieba words and character
+    bigrams; English words lowercased) without scikit-learn's English stop words. With them,
+    "how", "many", "any" and "in" were among the strongest signs of "out of scope" (our
+    out-of-scope questions ask for numbers more often), and dropping them caught more
+    out-of-scope development questions at the same budget (eval/analysis.md)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [t for t in tokenizer(text) if not (t.isascii() and t in ENGLISH_STOP_WORDS)]
+
+
 def tfidf(tokens: Sequence[str], vocabulary: dict[str, int], idf: np.ndarray) -> np.ndarray:
     """Sublinear tf-idf, L2-normalised (scikit-learn's TfidfVectorizer with sublinear_tf);
     tokens outside the vocabulary are ignored."""
@@ -60,7 +72,18 @@ class ScopeModel:
     vocabulary: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if len(self.idf) != len(self.words) or len(self.weights) <= len(self.words):
+            raise ValueError(f"{len(self.words)} words, {len(self.idf)} idf values and "
+                             f"{len(self.weights)} weights do not fit together")
+        if not (np.isfinite(self.weights).all() and np.isfinite(self.idf).all()
+                and np.isfinite([self.bias, self.threshold]).all()):
+            raise ValueError("its weights or threshold are not finite numbers")
         object.__setattr__(self, "vocabulary", {w: i for i, w in enumerate(self.words)})
+
+    @property
+    def dims(self) -> int:
+        """Dimensions of the embedding it reads."""
+        return len(self.weights) - len(self.words)
 
     def probability(self, vector: Sequence[float], tokens: Sequence[str]) -> float:
         """How likely the question is one the corpus cannot answer."""
@@ -140,7 +163,10 @@ def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=N
         return {}
     try:
         data = read_arrays(path)
-        stored = json.loads(str(data["fingerprint"]))
+        if json.loads(str(data["fingerprint"])) != _fingerprint(manifest, corpus, tokenizer):
+            log(f"regqa: {path} was fitted with other models, search aids or words; deciding "
+                "scope by the rules and the floor alone (run `regqa eval --calibrate` to refit)")
+            return {}
         out = {}
         for lang in LANGS:
             if f"{lang}_words" not in data:
@@ -149,13 +175,11 @@ def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=N
             out[lang] = ScopeModel(tuple(str(w) for w in data[f"{lang}_words"]),
                                    data[f"{lang}_idf"].astype(np.float64),
                                    data[f"{lang}_weights"].astype(np.float64), bias, threshold)
-            if len(out[lang].weights) <= len(out[lang].words):
-                raise ValueError(f"its {lang} weights do not cover an embedding")
+            dims = manifest.multilingual_dims if lang == "zh" else manifest.embedding_dims
+            if out[lang].dims != dims:
+                raise ValueError(f"its {lang} model reads {out[lang].dims} dimensions, the "
+                                 f"embedder gives {dims}")
     except UNREADABLE as exc:
         log(f"regqa: ignoring {path} ({exc}); deciding scope by the rules and the floor alone")
-        return {}
-    if stored != _fingerprint(manifest, corpus, tokenizer):
-        log(f"regqa: {path} was fitted with other models, search aids or words; deciding scope "
-            "by the rules and the floor alone (run `regqa eval --calibrate` to refit)")
         return {}
     return out

@@ -56,8 +56,9 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scope questions too
 # the scope model: every development file, above all the near misses of dev-scope-2 and -3
+# and the in-scope questions about figures of dev-scope-4
 SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-scope-2.jsonl",
-              "dev-scope-3.jsonl")
+              "dev-scope-3.jsonl", "dev-scope-4.jsonl")
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,7 @@ def fit_scope_models(qa, paths: Sequence[Path]) -> dict:
     scope rules nor a lookup decide, and on the search aids' questions as in-scope examples.
     Its budget counts the in-scope development questions the floor lets through."""
     from ..classifier import aid_questions
-    from ..scope import LANGS, fit_scope
+    from ..scope import LANGS, fit_scope, scope_tokens
 
     tokenizer = qa.parts.bm25_zh.tokenizer
     rows: dict[str, list] = {lang: [] for lang in LANGS}
@@ -486,11 +487,11 @@ def fit_scope_models(qa, paths: Sequence[Path]) -> dict:
         if vector is None:
             continue
         counted = bool(q.gold) and strength(hits) >= qa.evidence.floor(query.lang)
-        rows[query.lang].append((vector, tokenizer(query.standalone), not q.gold, counted))
-    embedders = {"en": qa.parts.minilm._embed_model, "zh": qa.parts.e5._embed_model}
+        rows[query.lang].append((vector, scope_tokens(tokenizer, query.standalone), not q.gold,
+                                 counted))
     for text, _, lang in aid_questions(qa.corpus):
-        rows[lang].append((embedders[lang].get_query_embedding(text), tokenizer(text), False,
-                           False))
+        rows[lang].append((qa.parts.embedder(lang).get_query_embedding(text),
+                           scope_tokens(tokenizer, text), False, False))
     return {lang: fit_scope(np.asarray([r[0] for r in group]), [r[1] for r in group],
                             [r[2] for r in group], [r[3] for r in group])
             for lang, group in rows.items()}
@@ -512,14 +513,15 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
                           f"floor with false abstention <= {FALSE_ABSTENTION_BOUND} per "
                           "language")
         log(f"calibrated evidence floors: {fitted}")
-        from ..scope import BUDGET, write_scope
+        from ..scope import BUDGET, read_scope, write_scope
 
         scope_files = [calibrate_from[0].parent / name for name in SCOPE_SETS]
-        qa.scope = fit_scope_models(qa, scope_files)
         path = write_scope(index_dir, qa.parts.manifest, qa.corpus, qa.parts.bm25_zh.tokenizer,
-                           qa.scope, f"fitted on {', '.join(p.name for p in scope_files)} and "
+                           fit_scope_models(qa, scope_files), f"fitted on {', '.join(p.name for p in scope_files)} and "
                            f"the search aids; refuses at most {BUDGET} of the development "
                            "in-scope questions the floor lets through (5-fold CV)")
+        # read back, so the evaluation runs the stored (float32) model users get
+        qa.scope = read_scope(index_dir, qa.parts.manifest, qa.corpus, qa.parts.bm25_zh.tokenizer)
         log(f"scope model written to {path}: thresholds "
             + ", ".join(f"{lang} {m.threshold:.3f}" for lang, m in qa.scope.items()))
     seen: dict[str, str] = {}
