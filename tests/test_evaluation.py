@@ -76,3 +76,26 @@ def test_questions_are_also_measured_after_an_unrelated_turn(fake_qa):
              *questions[1:]]
     assert after_unrelated_turn(fake_qa, short)["hit1"] == {"n": 2, "alone": 1.0, "after": 0.5,
                                                             "p": 1.0}
+
+
+def test_scope_models_are_fitted_per_language_on_the_development_questions(fake_qa, tmp_path):
+    from regqa.devtools.evaluation import fit_scope_models
+
+    inside = ["Must sellers refund a broken toy robot?", "Do toy robots carry a battery label?",
+              "How fast must a seller refund a toy robot?", "Who is fined without the label?",
+              "Does the label state the age range?", "Is a refund due when the robot breaks?"]
+    outside = ["What is the income tax rate for toy shops?", "Do I need a visa to sell toys?",
+               "How much tax does a toy importer pay?", "Which visa lets me import robots?",
+               "Is toy shop income taxed twice?", "Can a tourist visa holder sell toys?"]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("\n".join(json.dumps({"id": f"q{i}", "question": q, "kind": "lay", "gold": (
+        [{"regulation": "toy-2024", "article": 3}] if q in inside else [])})
+        for i, q in enumerate(inside + outside)) + "\n", encoding="utf-8")
+    said = []
+    models = fit_scope_models(fake_qa, [path], log=said.append)
+    assert list(models) == ["en"] and said == [
+        "no zh scope model: the scope model needs in- and out-of-scope questions (at least 5 of "
+        "each) and some in-scope development questions to count"]
+    vector = fake_qa.parts.embedder("en").get_query_embedding
+    question = "Is the income tax on toy robots due by visa holders?"
+    assert models["en"].probability(vector(question), question.lower().split()) > 0.5

@@ -468,10 +468,11 @@ def calibrate_floors(qa, paths: Sequence[Path]) -> Evidence:
     return fit_evidence(rows, qa.evidence)
 
 
-def fit_scope_models(qa, paths: Sequence[Path]) -> dict:
+def fit_scope_models(qa, paths: Sequence[Path], log=print) -> dict:
     """One scope model per language, fitted on the development questions that neither the
     scope rules nor a lookup decide, and on the search aids' questions as in-scope examples.
-    Its budget counts the in-scope development questions the floor lets through."""
+    Its budget counts the in-scope development questions the floor lets through. A language
+    without enough of them gets no model (its questions are judged by the rules and floor)."""
     from ..classifier import aid_questions
     from ..scope import LANGS, fit_scope, scope_tokens
 
@@ -492,9 +493,14 @@ def fit_scope_models(qa, paths: Sequence[Path]) -> dict:
     for text, _, lang in aid_questions(qa.corpus):
         rows[lang].append((qa.parts.embedder(lang).get_query_embedding(text),
                            scope_tokens(tokenizer, text), False, False))
-    return {lang: fit_scope(np.asarray([r[0] for r in group]), [r[1] for r in group],
-                            [r[2] for r in group], [r[3] for r in group])
-            for lang, group in rows.items()}
+    models = {}
+    for lang, group in rows.items():
+        try:
+            models[lang] = fit_scope(np.asarray([r[0] for r in group]), [r[1] for r in group],
+                                     [r[2] for r in group], [r[3] for r in group])
+        except ValueError as exc:
+            log(f"no {lang} scope model: {exc}")
+    return models
 
 
 def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
