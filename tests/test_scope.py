@@ -64,6 +64,10 @@ def test_the_threshold_refuses_at_most_the_budget_of_counted_questions_in_cross_
     assert not model.outside(vectors[0], tokens[0])
     strict = fit_scope(vectors, tokens, outside, counted, budget=0.1)
     assert strict.threshold < model.threshold
+    # not counted (the floor refuses it anyway), it does not hold the threshold up
+    uncounted = fit_scope(vectors, tokens, outside, [False, *counted[1:]], budget=0.0)
+    assert uncounted.threshold < model.threshold
+    assert uncounted.outside(vectors[0], tokens[0])
 
 
 def test_fitting_without_enough_of_either_kind_says_what_is_missing():

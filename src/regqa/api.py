@@ -129,7 +129,6 @@ class RegQA:
 
         return synthesise(self.llm, offline, self.corpus)
 
-
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
         """Whether the scope model judges the question out of scope (False without one). It
         reads what retrieval read, a follow-up with the turn before it: judged by its own

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import fingerprint
 from .classifier import aids_hash
 from .corpus import Corpus
 from .storage import UNREADABLE, read_arrays, write_arrays
@@ -132,8 +133,6 @@ def fit_scope(vectors: np.ndarray, tokens: Sequence[Sequence[str]], outside: Seq
 
 
 def _fingerprint(manifest, corpus: Corpus, tokenizer) -> dict:
-    from .calibration import fingerprint
-
     words = "\0".join(getattr(tokenizer, "user_words", ()))
     return {**fingerprint(manifest), "search_aids": aids_hash(corpus, LANGS),
             "tokenizer": hashlib.sha256(words.encode("utf-8")).hexdigest()}

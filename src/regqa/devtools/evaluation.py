@@ -24,6 +24,7 @@ from ..corpus import Corpus
 from ..decision import Evidence, strength
 from ..errors import InputError
 from ..retrieval import SearchSettings
+from ..scope import ScopeModel
 from ..text import is_chinese
 
 METRICS = ("hit_rate@1", "recall@5", "mrr@10")
@@ -468,7 +469,7 @@ def calibrate_floors(qa, paths: Sequence[Path]) -> Evidence:
     return fit_evidence(rows, qa.evidence)
 
 
-def fit_scope_models(qa, paths: Sequence[Path], log=print) -> dict:
+def fit_scope_models(qa, paths: Sequence[Path], log=print) -> dict[str, ScopeModel]:
     """One scope model per language, fitted on the development questions that neither the
     scope rules nor a lookup decide, and on the search aids' questions as in-scope examples.
     Its budget counts the in-scope development questions the floor lets through. A language
