@@ -99,3 +99,30 @@ def test_scope_models_are_fitted_per_language_on_the_development_questions(fake_
     vector = fake_qa.parts.embedder("en").get_query_embedding
     question = "Is the income tax on toy robots due by visa holders?"
     assert models["en"].probability(vector(question), question.lower().split()) > 0.5
+
+
+def test_lead_accuracy_counts_labelled_leads_and_skips_stale_labels(fake_qa, tmp_path):
+    from regqa.devtools.evaluation import lead_accuracy, read_leads
+
+    path = tmp_path / "dev.jsonl"
+    questions = ["Must sellers refund a broken toy robot?", "Who is fined without a label?",
+                 "What must the label state?"]
+    path.write_text("\n".join(json.dumps({"id": f"q{i}", "question": q, "kind": "lay", "gold": [
+        {"regulation": "toy-2024", "article": 3}]}) for i, q in enumerate(questions)) + "\n")
+    folder = tmp_path / "leads"
+    folder.mkdir()
+    labels = [{"file": "dev.jsonl", "id": "q0", "article": "toy-2024#3", "lang": "en",
+               "units": 1, "best": [0]},
+              {"file": "dev.jsonl", "id": "q1", "article": "toy-2024#4", "lang": "en",
+               "units": 1, "best": [1]},  # labelled a unit the lead is not
+              {"file": "dev.jsonl", "id": "q2", "article": "toy-2024#2", "lang": "en",
+               "units": 3, "best": [0]},  # made on another text of the article
+              {"file": "other.jsonl", "id": "q0", "article": "toy-2024#2", "lang": "en",
+               "units": 1, "best": [0]}]
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(row) for row in labels) + "\n")
+    read = read_leads(folder)
+    assert sorted(read) == [("dev.jsonl", "q0"), ("dev.jsonl", "q1"), ("dev.jsonl", "q2"),
+                            ("other.jsonl", "q0")]
+    mine = {i: row for (f, i), row in read.items() if f == "dev.jsonl"}
+    result = lead_accuracy(fake_qa, load_questions(path, fake_qa.corpus), mine)
+    assert result == {"right": [True, False], "zh": [], "en": [True, False], "stale": 1}

@@ -25,7 +25,7 @@ from ..decision import Evidence, strength
 from ..errors import InputError
 from ..retrieval import SearchSettings
 from ..scope import ScopeModel
-from ..text import is_chinese
+from ..text import is_chinese, units
 
 METRICS = ("hit_rate@1", "recall@5", "mrr@10")
 NAMES = {"hit_rate@1": "hit@1", "recall@5": "recall@5", "mrr@10": "MRR@10"}
@@ -348,6 +348,8 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
                                for m in METRICS} | {"n": len(group)}
                         for lang, group in by_lang.items() if group},
             "answers": answer_metrics(questions, answers, corpus), "scope_ablation": scope,
+            "leads": lead_accuracy(qa, questions, {i: row for (f, i), row in read_leads(
+                Path(corpus.root).parent / "eval" / "leads").items() if f == path.name}),
             "after_unrelated": after_unrelated_turn(qa, questions),
             "cv_floor": {"abstention": float(np.mean([cv_abstain[q.id] for q in undecided
                                                       if not q.gold] or [np.nan])),
@@ -359,6 +361,38 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
             "abstention_errors": [(q.id, q.kind, q.question, answers[q.id].status)
                                   for q in questions
                                   if (answers[q.id].status == "no_match") == bool(q.gold)]}
+
+
+def read_leads(folder: Path) -> dict[tuple[str, str], dict]:
+    """Labelled answering units (eval/leads/*.jsonl), by (question file, question id): for a
+    question with one gold article, which of its units (sentences or items, in the
+    question's language) a lawyer would quote first."""
+    labels = {}
+    for path in sorted(Path(folder).glob("*.jsonl")) if Path(folder).is_dir() else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                labels[row["file"], row["id"]] = row
+    return labels
+
+
+def lead_accuracy(qa, questions: Sequence[Question], labels: dict) -> dict:
+    """How often the answer, given the gold article, leads with a labelled answering unit.
+    A label whose article no longer has the units it was made on is skipped and counted."""
+    right, stale = {"en": [], "zh": []}, 0
+    for q in questions:
+        row = labels.get(q.id)
+        if row is None:
+            continue
+        hit = qa.retriever(1).hits_for([row["article"]])[0]
+        found = list(units(hit.text_zh if row["lang"] == "zh" else hit.text))
+        if len(found) != row["units"]:
+            stale += 1
+            continue
+        lead = qa.answerer.citation(1, qa.analyse(q.question, history_of(q)), hit).lead
+        right[row["lang"]].append(lead in found and found.index(lead) in row["best"])
+    return {"right": right["en"] + right["zh"], "zh": right["zh"], "en": right["en"],
+            "stale": stale}
 
 
 def after_unrelated_turn(qa, questions: Sequence[Question], seed: int = 7) -> dict:
@@ -392,6 +426,16 @@ def after_unrelated_turn(qa, questions: Sequence[Question], seed: int = 7) -> di
 def _fmt(triple) -> str:
     mean, low, high = triple
     return f"{mean:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def _leads_line(leads: dict) -> str:
+    if not leads["right"]:
+        return "- Leading unit: no labelled questions in this file (eval/leads/)"
+    by = ", ".join(f"{lang} {sum(leads[lang])} of {len(leads[lang])}" for lang in ("zh", "en")
+                   if leads[lang])
+    return (f"- Leading unit, given the gold article, is one a lawyer labelled as the answer: "
+            f"{sum(leads['right'])} of {len(leads['right'])} ({np.mean(leads['right']):.3f}; "
+            f"{by})" + (f"; {leads['stale']} labels stale" if leads["stale"] else ""))
 
 
 def render_report(result: dict, role: str) -> str:
@@ -436,6 +480,7 @@ def render_report(result: dict, role: str) -> str:
               f"abstention {sa['false_abstention_without']:.3f} (refuse-or-answer right: "
               f"{np.mean(sa['right_with']):.3f} with it, {np.mean(sa['right_without']):.3f} "
               f"without, p {paired_p(sa['right_with'], sa['right_without']):.3f})",
+              _leads_line(result["leads"]),
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
               f"false abstention {result['cv_floor']['false_abstention']:.3f}",
               "- Asked after an unrelated earlier turn (another question of this file): "
@@ -579,6 +624,10 @@ def render_pooled(results: Sequence[dict]) -> str:
         lines.append(f"| {name} | {means} | {ps} |")
     with_, without = ([v for r in results for v in r["scope_ablation"][key]]
                       for key in ("right_with", "right_without"))
+    leads = [v for r in results for v in r["leads"]["right"]]
+    if leads:
+        lines += ["", f"Leading unit, given the gold article, labelled as the answer: "
+                  f"{sum(leads)} of {len(leads)} ({np.mean(leads):.3f})."]
     lines += ["", f"Answers, all {len(with_)} held-out questions: refuse-or-answer right "
               f"{np.mean(with_):.3f} with the scope model, {np.mean(without):.3f} without it "
               f"(p {paired_p(with_, without):.3f})."]
