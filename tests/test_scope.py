@@ -261,3 +261,13 @@ def test_load_reads_the_stored_scope_model(tmp_path):
     again = regqa.load(corpus_dir=root, index_dir=tmp_path / "index", progress=False,
                        models=FakeModels())
     assert list(again.scope) == ["en"] and again.scope["en"].words == ("tax",)
+
+
+def test_the_refusal_reason_reads_without_nested_parentheses(fake_qa):
+    # Regression: the Chinese reason carried its own （…）, rendered inside the sentence's
+    qa = refusing(fake_qa)
+    for question in ("Must sellers refund a broken toy robot?", "机器人坏了卖家要退款吗？"):
+        text = qa.ask(question).text
+        reason = OUTSIDE_ZH if "机器人" in question else OUTSIDE
+        assert f"（{reason}）" in text or f"({reason})" in text
+        assert not any(mark in reason for mark in "（）()")

@@ -19,9 +19,9 @@ from .text import figures, zh_number
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 TOO_WEAK = "no provision in the corpus is close enough to the question"
 TOO_WEAK_ZH = "最接近的条文与问题的相似度不足"
-OUTSIDE = ("the question looks like one these regulations do not govern (its subject is not "
-           "in the corpus)")
-OUTSIDE_ZH = "这个问题看起来不属于语料库中几部规定的调整范围（其主题不在语料库中）"
+# shown inside parentheses ("… (reason), so it does not guess"): no parentheses of their own
+OUTSIDE = "its subject looks like one these regulations do not govern"
+OUTSIDE_ZH = "问题的主题看起来不在这几部规定的调整范围内"
 PREMISE_DEPTH = 3  # a figure any of the first three articles sets is not flagged
 
 
