@@ -14,9 +14,7 @@ from; a changed corpus or model makes it stale, and retrieval then runs without 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 
 from .chunking import article_source_id, commentary_source_id
 from .corpus import Corpus
-from .storage import UNREADABLE, read_arrays, write_arrays
+from .storage import read_fitted, write_fitted
 from .text import CJK
 
 FILE = "classifier.npz"
@@ -118,34 +116,25 @@ def _fingerprint(manifest, corpus: Corpus) -> dict:
 
 def write_classifiers(index_dir: str | Path, manifest, corpus: Corpus,
                       classifiers: dict[str, SourceClassifier]) -> Path:
-    arrays = {"fingerprint": np.array(json.dumps(_fingerprint(manifest, corpus), sort_keys=True))}
+    arrays = {}
     for lang, model in classifiers.items():
         arrays[f"{lang}_classes"] = np.array(model.classes)
         arrays[f"{lang}_weights"] = model.weights.astype(np.float32)
         arrays[f"{lang}_bias"] = model.bias.astype(np.float32)
-    return write_arrays(Path(index_dir) / FILE, arrays)
+    return write_fitted(Path(index_dir) / FILE, _fingerprint(manifest, corpus), arrays)
 
 
 def read_classifiers(index_dir: str | Path, manifest, corpus: Corpus, log=None
                      ) -> dict[str, SourceClassifier]:
     """The stored classifiers if they were fitted with these models and search aids, else {}
     (retrieval runs without them, and says why)."""
-    log = log or (lambda message: print(message, file=sys.stderr))
-    path = Path(index_dir) / FILE
-    if not path.exists():
-        return {}
-    try:
-        data = read_arrays(path)
-        stored = json.loads(str(data["fingerprint"]))
-        out = {lang: SourceClassifier(tuple(str(c) for c in data[f"{lang}_classes"]),
-                                      data[f"{lang}_weights"].astype(np.float64),
-                                      data[f"{lang}_bias"].astype(np.float64))
-               for lang in LANGS if f"{lang}_classes" in data}
-    except UNREADABLE as exc:
-        log(f"regqa: ignoring {path} ({exc}); ranking without the source classifier")
-        return {}
-    if stored != _fingerprint(manifest, corpus):
-        log(f"regqa: {path} was fitted with other models or search aids; ranking without the "
-            "source classifier (run `regqa eval --fit-ranker` to refit)")
-        return {}
-    return out
+    def build(data: dict) -> dict[str, SourceClassifier]:
+        return {lang: SourceClassifier(tuple(str(c) for c in data[f"{lang}_classes"]),
+                                       data[f"{lang}_weights"].astype(np.float64),
+                                       data[f"{lang}_bias"].astype(np.float64))
+                for lang in LANGS if f"{lang}_classes" in data}
+
+    return read_fitted(Path(index_dir) / FILE, lambda: _fingerprint(manifest, corpus), build,
+                       fitted_with="models or search aids",
+                       without="ranking without the source classifier",
+                       refit="regqa eval --fit-ranker", log=log)

@@ -21,8 +21,6 @@ message, when they change.
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ import numpy as np
 from .calibration import fingerprint
 from .classifier import aids_hash
 from .corpus import Corpus
-from .storage import UNREADABLE, read_arrays, write_arrays
+from .storage import read_fitted, write_fitted
 
 FILE = "scope.npz"
 LANGS = ("en", "zh")
@@ -140,15 +138,13 @@ def _fingerprint(manifest, corpus: Corpus, tokenizer) -> dict:
 
 def write_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer,
                 models: dict[str, ScopeModel], note: str = "") -> Path:
-    arrays = {"fingerprint": np.array(json.dumps(_fingerprint(manifest, corpus, tokenizer),
-                                                 sort_keys=True)),
-              "note": np.array(note)}
+    arrays = {"note": np.array(note)}
     for lang, model in models.items():
         arrays[f"{lang}_words"] = np.array(model.words)
         arrays[f"{lang}_idf"] = model.idf.astype(np.float32)
         arrays[f"{lang}_weights"] = model.weights.astype(np.float32)
         arrays[f"{lang}_bias_threshold"] = np.array([model.bias, model.threshold])
-    return write_arrays(Path(index_dir) / FILE, arrays)
+    return write_fitted(Path(index_dir) / FILE, _fingerprint(manifest, corpus, tokenizer), arrays)
 
 
 def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=None
@@ -156,16 +152,7 @@ def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=N
     """The stored scope models if they were fitted with these models, search aids and words,
     else {} (questions are then refused by the rules and the floor alone, and a message says
     why)."""
-    log = log or (lambda message: print(message, file=sys.stderr))
-    path = Path(index_dir) / FILE
-    if not path.exists():
-        return {}
-    try:
-        data = read_arrays(path)
-        if json.loads(str(data["fingerprint"])) != _fingerprint(manifest, corpus, tokenizer):
-            log(f"regqa: {path} was fitted with other models, search aids or words; deciding "
-                "scope by the rules and the floor alone (run `regqa eval --calibrate` to refit)")
-            return {}
+    def build(data: dict) -> dict[str, ScopeModel]:
         out = {}
         for lang in LANGS:
             if f"{lang}_words" not in data:
@@ -178,7 +165,9 @@ def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=N
             if out[lang].dims != dims:
                 raise ValueError(f"its {lang} model reads {out[lang].dims} dimensions, the "
                                  f"embedder gives {dims}")
-    except UNREADABLE as exc:
-        log(f"regqa: ignoring {path} ({exc}); deciding scope by the rules and the floor alone")
-        return {}
-    return out
+        return out
+
+    return read_fitted(Path(index_dir) / FILE, lambda: _fingerprint(manifest, corpus, tokenizer),
+                       build, fitted_with="models, search aids or words",
+                       without="deciding scope by the rules and the floor alone",
+                       refit="regqa eval --calibrate", log=log)
