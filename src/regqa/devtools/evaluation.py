@@ -58,8 +58,8 @@ DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scope questions too
 # the scope model: every development file, above all the near misses of dev-scope-2, -3 and -5
 # and the in-scope questions about figures of dev-scope-4
-SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-scope-2.jsonl",
-              "dev-scope-3.jsonl", "dev-scope-4.jsonl", "dev-scope-5.jsonl")
+SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-review-3.jsonl",
+              "dev-scope-2.jsonl", "dev-scope-3.jsonl", "dev-scope-4.jsonl", "dev-scope-5.jsonl")
 
 
 @dataclass(frozen=True)
