@@ -98,6 +98,13 @@ def test_the_closing_date_article_is_not_cited_unless_dates_are_asked(qa):
     assert "genai-2023#24" not in [c.hit.source_id for c in answer.citations]
 
 
+def test_a_definition_question_leads_with_the_definition_asked_about(qa):
+    # Regression (third review): the answer led with DS Art. 23's 沉浸式拟真场景 definition
+    answer = qa.ask("深度合成技术是指什么？")
+    assert answer.citations[0].hit.source_id == "deep-synthesis-2022#23"
+    assert answer.citations[0].lead.startswith("本规定中下列用语的含义：深度合成技术，是指")
+
+
 def test_zh_number_writes_article_numbers_as_the_texts_do():
     from regqa.text import zh_number
 
@@ -153,6 +160,18 @@ def test_a_list_is_quoted_whole_when_its_lead_in_or_an_item_is_the_best_unit():
         "Lead:", "(1) a;", "(2) b.", "Other.")
     assert _pick([(0.0, "Lead:"), (0.0, "(1) a;"), (0.0, "(2) b.")]) == (
         "Lead:", "(1) a;", "(2) b.")
+
+
+def test_the_lead_is_the_first_best_unit_and_a_lead_in_loses_only_when_nothing_matches():
+    # Regression: "深度合成技术是指什么？" led with a later definition that tied with the
+    # lead-in holding the one asked about
+    from regqa.answer import _best_unit
+
+    assert _best_unit([(2.0, "Terms: A means x, including:"), (1.0, "(1) y;"),
+                  (2.0, "B means a use of A.")]) == "Terms: A means x, including:"
+    assert _best_unit([(0.0, "Lead:"), (0.0, "(1) a;"), (0.0, "Other.")]) == "(1) a;"
+    assert _best_unit([(0.5, "Other."), (3.0, "Best.")]) == "Best."
+    assert _best_unit([]) == ""
 
 
 def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):

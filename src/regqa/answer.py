@@ -135,10 +135,7 @@ class Answerer:
             scored = self.unit_scores(query, hit.text, "en")
             quotes = _pick(scored)
             quotes_zh = counterpart(quotes, hit.text, hit.text_zh) if hit.text_zh else ()
-        # on a tie (no unit matching at all) the lead is not a bare lead-in
-        lead = max(scored, key=lambda pair: (pair[0], not is_lead_in(pair[1])))[1] \
-            if scored else ""
-        return Citation(number, hit, quotes, quotes_zh, lead)
+        return Citation(number, hit, quotes, quotes_zh, _best_unit(scored))
 
     def choose(self, query: Query, hits: Sequence[Hit]) -> list[Hit]:
         """Sources to cite, best first: the best hit and the best article of every other
@@ -223,6 +220,15 @@ def _idf(documents: Sequence[set[str]]) -> dict[str, float]:
         for term in document:
             counts[term] = counts.get(term, 0) + 1
     return {t: math.log(1 + len(documents) / c) for t, c in counts.items()}
+
+
+def _best_unit(scored: list[tuple[float, str]]) -> str:
+    """The unit that best answers; the first of equals. Only when nothing matches at all is a
+    bare lead-in passed over: a lead-in that matches can hold the answer itself ("下列用语的含义：
+    深度合成技术，是指…" for "深度合成技术是指什么？" lost a tie to a later definition)."""
+    if not scored:
+        return ""
+    return max(scored, key=lambda pair: (pair[0], pair[0] > 0 or not is_lead_in(pair[1])))[1]
 
 
 def _pick(scored: list[tuple[float, str]]) -> tuple[str, ...]:
