@@ -57,3 +57,14 @@ def test_a_turn_too_weak_alone_is_answered_as_a_follow_up(fake_qa):
     answer = fake_qa.ask(question, history=history)
     assert answer.status == "grounded"
     assert [c.hit.source_id for c in answer.citations] == ["toy-2024#3"]
+
+
+def test_a_bare_article_number_is_answered_from_the_one_regulation_selected(qa):
+    # Regression (bug hunt): refused as "outside the regulations selected"
+    answer = qa.ask("Art. 21", regulations=["genai-2023"])
+    assert (answer.status, [c.hit.source_id for c in answer.citations]) == (
+        "grounded", ["genai-2023#21"])
+    answer = qa.ask("What does Article 30 say?", regulations=["genai-2023"])
+    assert (answer.status, answer.reason) == (
+        "no_match", "the Generative AI Measures have articles 1–24 (24 in all); there is no "
+        "Article 30")

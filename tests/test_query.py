@@ -172,8 +172,28 @@ def test_a_named_article_outside_the_filter_is_not_silently_dropped(fake_qa, tmp
     query = fake_qa.analyse("toy art. 3")
     answer = fake_qa.answerer.offline(query, [], Decision("grounded", "", ("toy-2024#3",)))
     assert answer.status == "no_match"
-    assert answer.reason == ("toy-2024#3 is outside the regulations selected; clear the filter "
-                             "to see it")
+    # Regression: the reason showed internal ids ("toy-2024#3 is outside …")
+    assert answer.reason == ("Toy Robot Provisions, Art. 3 is outside the regulations selected; "
+                             "clear the filter to see it")
+
+
+def test_a_regulation_filter_reads_a_bare_article_number_in_the_selected_regulations():
+    # Regression: "Art. 21" with only the GenAI Measures selected was refused, because two
+    # regulations outside the filter also have an Art. 21
+    from regqa.query import Query, Reference
+
+    bare = Query("Art. 21", "Art. 21", "en", references=(
+        Reference(None, 21, "ambiguous", (("a", 21), ("b", 21), ("c", 21))),))
+    assert bare.within(["b"]).references == (Reference("b", 21, "found"),)
+    assert bare.within(["c", "a"]).references == (
+        Reference(None, 21, "ambiguous", (("a", 21), ("c", 21))),)
+    assert bare.within(["d"]).references == (Reference("d", 21, "missing"),)
+    assert bare.within(["d", "e"]).references == (Reference(None, 21, "missing"),)
+    assert bare.within(None) is bare and bare.within([]) is bare
+    named = Query("b art. 3", "b art. 3", "en", references=(Reference("b", 3, "found"),))
+    assert named.within(["a"]).references == named.references
+    turn = Query("?", "?", "en", in_context=bare)
+    assert turn.within(["b"]).in_context.references == (Reference("b", 21, "found"),)
 
 
 def test_the_not_covered_list_comes_from_the_corpus(tmp_path):

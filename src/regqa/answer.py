@@ -175,6 +175,14 @@ class Answerer:
                 chosen += [h for h in articles if h.regulation == regulation_id][:1]
         return chosen
 
+    def _name(self, source_id: str, lang: str) -> str:
+        """An article's name as the answer writes it ("Generative AI Measures, Art. 21")."""
+        regulation_id, number = source_id.split("#")
+        regulation = self.corpus.regulation(regulation_id)
+        if lang == "zh":
+            return f"《{regulation.title_zh}》第{zh_number(int(number))}条"
+        return f"{regulation.short_title}, Art. {number}"
+
     # -- the answer --------------------------------------------------------------------------
     def offline(self, query: Query, hits: Sequence[Hit], decision: Decision,
                 relevance: float = 0.0) -> Answer:
@@ -187,9 +195,11 @@ class Answerer:
             by_id = {h.source_id: h for h in hits}
             absent = [s for s in decision.lookup if s not in by_id and not s.startswith("commentary:")]
             if absent:  # the regulation filter left the named article out
-                reason = (f"{'、'.join(absent)}不在所选规定的范围内；清除筛选即可看到" if lang == "zh"
-                          else f"{', '.join(absent)} is outside the regulations selected; clear "
-                          "the filter to see it")
+                names = [self._name(source, lang) for source in absent]
+                reason = (f"{'、'.join(names)}不在所选规定的范围内；清除筛选即可看到" if lang == "zh"
+                          else f"{'; '.join(names)} {'is' if len(names) == 1 else 'are'} outside "
+                          f"the regulations selected; clear the filter to see "
+                          f"{'it' if len(names) == 1 else 'them'}")
                 return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
                               "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                               lang=lang)

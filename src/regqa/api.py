@@ -108,7 +108,9 @@ class RegQA:
     def answer(self, query: Query, regulations: Sequence[str] | None = None) -> Answer:
         """The answer to an analysed question (what `ask` returns)."""
         embeddings: dict = {}
-        hits = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings).search(query)
+        retriever = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings)
+        query = query.within(sorted(retriever.regulations or ()))
+        hits = retriever.search(query)
         decision = decide(query, hits, self.corpus, self.evidence,
                           outside=self.outside(query, embeddings))
         if decision.too_weak and query.in_context is not None:

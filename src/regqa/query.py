@@ -160,6 +160,16 @@ class Query:
     def wants(self, intent: str) -> bool:
         return intent in self.intents
 
+    def within(self, regulations: Sequence[str] | None) -> Query:
+        """The question as asked with a regulation filter: an article number with no
+        regulation named is read in the selected regulations ("Art. 21" with only the GenAI
+        Measures selected is their Art. 21, not an ambiguity among regulations left out)."""
+        if not regulations:
+            return self
+        references = tuple(_within(ref, regulations) for ref in self.references)
+        in_context = self.in_context.within(regulations) if self.in_context else None
+        return replace(self, references=tuple(dict.fromkeys(references)), in_context=in_context)
+
 
 def user_turns(history: Sequence | None) -> list[str]:
     """The raw text of every user turn, in any format Gradio 6 or a caller sends: dicts or
@@ -220,6 +230,19 @@ def _commentators(text: str, corpus: Corpus, wants_commentary: bool) -> list[str
                 found.append(doc.id)
                 break
     return found
+
+
+def _within(ref: Reference, regulations: Sequence[str]) -> Reference:
+    if ref.regulation is not None:
+        return ref  # named: the answer says when the filter leaves it out
+    kept = tuple(c for c in ref.candidates if c[0] in regulations)
+    if len(kept) == 1:
+        return Reference(kept[0][0], ref.article, "found")
+    if kept:
+        return Reference(None, ref.article, "ambiguous", kept)
+    if len(regulations) == 1:  # "the GenAI Measures have articles 1–24 …"
+        return Reference(regulations[0], ref.article, "missing")
+    return Reference(None, ref.article, "missing")
 
 
 def _resolve(corpus: Corpus, text: str, context: Sequence[str] = ()) -> list[Reference]:
