@@ -97,3 +97,18 @@ def test_history_is_bounded():
     kept = clean_history(history)
     assert len(kept) == MAX_HISTORY_TURNS and kept[-1]["content"] == "q4999"
     assert clean_history(None) is None and clean_history(()) == []
+
+
+def test_a_history_turn_with_invalid_unicode_is_an_input_error(fake_qa):
+    # Regression (bug hunt): a lone surrogate in an earlier turn raised a TypeError deep in the
+    # embedder, and the web API answered {"error": null}
+    with pytest.raises(InputError, match="a turn of the history contains invalid Unicode"):
+        fake_qa.ask("and for video?", history=[{"role": "user", "content": "\ud800 labels"}])
+
+
+def test_history_turns_are_normalised_like_questions(fake_qa):
+    query = fake_qa.analyse("and the refund?", history=[
+        {"role": "user", "content": "What is the fine\x00 for an  unlabelled ｔｏｙ robot?"}])
+    assert query.standalone == "What is the fine for an unlabelled toy robot? and the refund?"
+    blank = fake_qa.analyse("and the refund?", history=[{"role": "user", "content": " \x01 "}])
+    assert (blank.followup, blank.standalone) == (False, "and the refund?")

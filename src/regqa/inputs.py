@@ -31,20 +31,29 @@ def clean_question(question: object) -> str:
     """
     if not isinstance(question, str):
         raise InputError(f"the question must be text, not {type(question).__name__}")
-    question = question[:MAX_RAW_CHARS]
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError("the question contains invalid Unicode (a lone surrogate); "
-                         "send it as valid UTF-8 text") from exc
-    question = unicodedata.normalize("NFKC", question)
-    question = "".join(ch for ch in question
-                       if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    question = " ".join(question.split())
+    question = _clean(question, "the question")
     if not question:
         raise InputError("the question is empty: type a question about the regulations, "
                          "e.g. 'Must AI-generated images be labelled?'")
-    return question[:MAX_QUESTION_CHARS]
+    return question
+
+
+def clean_turn(text: str) -> str:
+    """An earlier user turn, normalised like a question (empty if nothing is left); invalid
+    Unicode raises InputError, as in the question itself."""
+    return _clean(text, "a turn of the history")
+
+
+def _clean(text: str, what: str) -> str:
+    text = text[:MAX_RAW_CHARS]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} contains invalid Unicode (a lone surrogate); "
+                         "send it as valid UTF-8 text") from exc
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
 def check_k(k: object) -> int:
@@ -92,4 +101,4 @@ def _short(value: object) -> str:
 
 
 __all__ = ["MAX_HISTORY_TURNS", "MAX_QUESTION_CHARS", "MAX_RAW_CHARS", "check_k",
-           "check_names", "clean_history", "clean_question"]
+           "check_names", "clean_history", "clean_question", "clean_turn"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .corpus import Corpus
+from .inputs import clean_turn
 from .refs import find_article_refs, regulation_mentions
 from .text import CJK, ZH_STOP, en_terms, figures, is_chinese
 
@@ -348,7 +349,8 @@ def stated_figures(text: str) -> list[tuple[str, float, str]]:
 
 def analyse(question: str, corpus: Corpus, history: Sequence | None = None) -> Query:
     """The one analysis of a (cleaned) question, in the context of the conversation."""
-    return _analyse(question, corpus, user_turns(history))
+    turns = [text for text in map(clean_turn, user_turns(history)) if text]
+    return _analyse(question, corpus, turns)
 
 
 def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
