@@ -131,6 +131,25 @@ def test_only_ask_is_public_api_and_it_answers_with_history(served):
     assert answer["citations"][0]["label"] == "Algorithmic Recommendation Provisions, Art. 17"
 
 
+def test_the_ask_api_passes_the_filter_on_and_reports_a_wrong_history(served):
+    # Regression (bug hunt): unknown regulation ids were dropped, so every regulation was
+    # searched; now the engine gets the filter as sent and says what is wrong with it (its
+    # checks: tests/test_inputs.py). A number as the history crashed with an empty error.
+    from gradio_client import Client
+
+    app, url = served
+    fake = app.regqa_engine.get()
+    client = Client(url, verbose=False)
+    client.predict("labelling", [], ["bogus"], api_name="/ask")
+    assert fake.calls[-1]["regulations"] == ["bogus"]
+    client.predict("labelling", [], [], api_name="/ask")
+    assert fake.calls[-1]["regulations"] is None
+    calls = len(fake.calls)
+    _, _, answer = client.predict("labelling", 5, [], api_name="/ask")
+    assert answer["error"].startswith("history must be a list of turns")
+    assert len(fake.calls) == calls
+
+
 def test_allowed_hosts():
     assert set(ui.LOOPBACK) <= set(ui.allowed_hosts("127.0.0.1"))
     os.environ["REGQA_ALLOWED_HOSTS"] = "regqa.example.org, other"

@@ -23,7 +23,7 @@ import gradio as gr
 
 from .errors import InputError
 from .feedback import AlreadyVoted, record_feedback
-from .inputs import MAX_QUESTION_CHARS, clean_question
+from .inputs import MAX_QUESTION_CHARS, clean_history, clean_question
 from .version import __version__
 
 MAX_TURNS = 40  # per conversation; then the user is asked to start a new one
@@ -674,11 +674,13 @@ def build_app(engine) -> gr.Blocks:
             ids. Returns ("", messages with the answer appended, the answer as a dict)."""
             qa = engine.get()
             question = (question if isinstance(question, str) else "")[:MAX_QUESTION_CHARS]
-            prior = [m for m in (history or []) if isinstance(m, dict)][-MAX_HISTORY_TURNS:]
-            valid = {r.id for r in qa.corpus.regulations}
-            chosen = [r for r in (regulations or []) if r in valid] or None
+            prior = []
             try:
-                answer = qa.ask(question, history=prior, regulations=chosen)
+                # a filter the caller got wrong is an error listing the valid ids, never a
+                # silent search of every regulation
+                prior = [m for m in clean_history(history) or [] if isinstance(m, dict)
+                         ][-MAX_HISTORY_TURNS:]
+                answer = qa.ask(question, history=prior, regulations=regulations or None)
             except InputError as exc:
                 return "", [*prior, {"role": "user", "content": question},
                             {"role": "assistant", "content": str(exc)}], {"error": str(exc)}
