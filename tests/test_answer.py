@@ -195,3 +195,12 @@ def test_a_named_commentator_stays_beside_a_bare_article_number(fake_qa):
     assert query.commentators == ("smith",) and query.references and not query.lookups
     assert [h.source_id for h in fake_qa.answerer.choose(query, hits)] == [
         "commentary:smith", "toy-2024#3"]
+
+
+def test_the_chat_shows_a_comparison_as_the_table_the_text_has(qa):
+    # Regression (bug hunt): Answer.markdown(), what the web chat renders, dropped the table
+    answer = qa.ask("Compare the deep synthesis and generative AI rules on labelling")
+    assert answer.comparison and "|---|" in answer.text
+    table = [line for line in answer.text.splitlines() if line.startswith("|")]
+    assert table and table == [line for line in answer.markdown().splitlines()
+                               if line.startswith("|")]

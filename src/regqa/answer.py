@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.schema import NodeWithScore
 
@@ -58,13 +58,14 @@ class Answer:
     reason: str = ""  # why not plainly grounded (out of scope, no such article, …)
     lang: str = "en"
     offline_text: str = ""  # the offline rendering, kept when an LLM rewrites the text
+    comparison: bool = False  # rendered with a table: one row per regulation
 
     def markdown(self, escape: Callable[[str], str] = str) -> str:
         """The answer as Markdown for display; every piece of corpus or model text goes through
         `escape` (the chat passes one that shows Markdown and HTML literally)."""
         offline = self.text == (self.offline_text or self.text)
         if self.citations and offline and self.status in ("grounded", "partial"):
-            body = render(self, escape=escape)
+            body = render(self, escape=escape, comparison=self.comparison)
         else:
             body = escape(self.text)
         if self.flags and offline:
@@ -217,11 +218,12 @@ class Answerer:
             return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
                           "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                           lang=lang)
+        comparison = query.wants("comparison") and len(query.spans) >= 2
         answer = Answer(query.text, "", decision.status, citations, tuple(hits),
-                        relevance=relevance, reason=decision.reason, lang=lang)
-        text = render(answer, comparison=query.wants("comparison") and len(query.spans) >= 2)
-        return Answer(query.text, text, decision.status, citations, tuple(hits),
-                      relevance=relevance, reason=decision.reason, lang=lang, offline_text=text)
+                        relevance=relevance, reason=decision.reason, lang=lang,
+                        comparison=comparison)
+        text = render(answer, comparison=comparison)
+        return replace(answer, text=text, offline_text=text)
 
 
 def _idf(documents: Sequence[set[str]]) -> dict[str, float]:
