@@ -303,3 +303,24 @@ def test_only_figures_stated_as_a_rule_are_premises():
     assert stated_figures("算法备案要在30天内提交吧？") == [("30天", 30.0, "day")]
     assert stated_figures("They cap fines at RMB 500,000, right?") == [
         ("RMB 500,000", 500000.0, "yuan")]
+
+
+def test_a_commentator_named_by_surname_in_a_chinese_question_is_found(corpus):
+    # Regression (bug hunt): "\bSmith\b" found no boundary between "Smith" and "的"
+    assert analyse("Smith的观点是什么？", corpus).commentators == ("smith",)
+    assert analyse("Smithson的观点是什么？", corpus).commentators == ()
+
+
+def test_a_named_commentator_is_answered_even_when_no_article_is_close(fake_qa):
+    # Regression (bug hunt): "What did Sheehan argue?" was refused by the similarity floor
+    from regqa.decision import Evidence
+
+    fake_qa.evidence, kept = Evidence(en=2.0, zh=2.0), fake_qa.evidence  # nothing passes
+    try:
+        answer = fake_qa.ask("What did Smith argue?")
+        refused = fake_qa.ask("What must toy robot sellers do?")
+    finally:
+        fake_qa.evidence = kept
+    assert (answer.status, [c.hit.source_id for c in answer.citations]) == (
+        "grounded", ["commentary:smith"])
+    assert refused.status == "no_match"

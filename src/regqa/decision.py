@@ -121,8 +121,9 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     named = [f"commentary:{doc}" for doc in query.commentators]
     if missing and not found:
         return Decision("no_match", missing)
-    if found:
-        # a named commentator's view stays beside the article asked for
+    if found or named:
+        # a named commentator's view stays beside the article asked for, and is the answer
+        # when no article is ("What did Sheehan argue?" was refused by the floor)
         unsupported = _unsupported(query, [h for h in hits if h.source_id in found])
         if unsupported and not missing:
             return Decision("partial", _premise(unsupported, query.lang), tuple(named + found))

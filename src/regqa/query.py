@@ -225,8 +225,9 @@ def _commentators(text: str, corpus: Corpus, wants_commentary: bool) -> list[str
             words = name.split()
             if len(words) < 2:
                 continue
-            full = rf"\b{re.escape(name)}\b"
-            surname = rf"\b{re.escape(words[-1])}\b"
+            # Latin letters around, not \b: "Sheehan的观点" has no word boundary before 的
+            full = rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])"
+            surname = rf"(?<![A-Za-z]){re.escape(words[-1])}(?![A-Za-z])"
             if re.search(full, text, re.I) or (wants_commentary and re.search(surname, text)):
                 found.append(doc.id)
                 break
