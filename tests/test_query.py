@@ -324,3 +324,14 @@ def test_a_named_commentator_is_answered_even_when_no_article_is_close(fake_qa):
     assert (answer.status, [c.hit.source_id for c in answer.citations]) == (
         "grounded", ["commentary:smith"])
     assert refused.status == "no_match"
+
+
+def test_missing_articles_are_named_once_per_regulation_as_runs():
+    # Regression (bug hunt): "genai Articles 1-100" repeated one 80-character sentence 27 times
+    from regqa.decision import _articles_named, _spans
+
+    assert _spans([30, 25, 26, 27, 26]) == [(25, 27), (30, 30)]
+    assert _articles_named([30], "en") == "Article 30"
+    assert _articles_named([25, 26, 27, 40], "en") == "Articles 25–27, 40"
+    assert _articles_named([30, 40], "zh") == "第三十条、第四十条"
+    assert _articles_named([25, 26, 27], "zh") == "第二十五条至第二十七条"

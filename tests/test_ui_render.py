@@ -27,3 +27,12 @@ def test_engine_history_is_raw_and_skips_refusals():
 
 def test_export_of_an_empty_answer_list_still_has_the_notice():
     assert "Chinese text prevails" in export_markdown([])
+
+
+def test_a_chinese_full_citation_writes_the_article_number_as_the_answer_does():
+    # Regression (bug hunt): "Copy citation" gave 《…》第12条 while answers say 第十二条
+    from regqa.ui import full_citation
+
+    from .ui_fakes import ALGO17
+
+    assert full_citation(ALGO17, "zh").startswith("《互联网信息服务算法推荐管理规定》第十七条（")

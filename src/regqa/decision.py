@@ -52,21 +52,45 @@ def strength(hits: Sequence) -> float:
     return max((h.similarity for h in hits[:3]), default=0.0)
 
 
-def _no_such_article(ref, corpus: Corpus, lang: str) -> str:
-    if ref.regulation is not None:
-        regulation = corpus.regulation(ref.regulation)
+def _spans(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted numbers as runs of consecutive ones: [25, 26, 27, 30] -> [(25, 27), (30, 30)]."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return [(a, b) for a, b in runs]
+
+
+def _articles_named(numbers: Sequence[int], lang: str) -> str:
+    """"Article 30", "Articles 25–100, 120" / "第三十条", "第二十五条至第一百条、第一百二十条"."""
+    runs = _spans(numbers)
+    if lang == "zh":
+        return "、".join(f"第{zh_number(a)}条" + (f"至第{zh_number(b)}条" if b > a else "")
+                        for a, b in runs)
+    listed = ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs)
+    return f"Article{'s' if len(runs) > 1 or runs[0][1] > runs[0][0] else ''} {listed}"
+
+
+def _no_such_article(regulation_id: str | None, missing: Sequence[int], corpus: Corpus,
+                     lang: str) -> str:
+    named = _articles_named(missing, lang)
+    plural = named.startswith("Articles")
+    if regulation_id is not None:
+        regulation = corpus.regulation(regulation_id)
         numbers = [a.number for a in regulation.articles]
         if lang == "zh":
             return (f"《{regulation.title_zh}》共{len(numbers)}条（第{zh_number(numbers[0])}条至"
-                    f"第{zh_number(numbers[-1])}条），没有第{zh_number(ref.article)}条")
+                    f"第{zh_number(numbers[-1])}条），没有{named}")
         return (f"the {regulation.short_title} have articles {numbers[0]}–{numbers[-1]} "
-                f"({len(numbers)} in all); there is no Article {ref.article}")
+                f"({len(numbers)} in all); there {'are no' if plural else 'is no'} {named}")
     longest = max(corpus.regulations, key=lambda r: r.articles[-1].number)
     if lang == "zh":
-        return (f"语料库中没有哪部规定有第{zh_number(ref.article)}条（条文最多的是"
+        return (f"语料库中没有哪部规定有{named}（条文最多的是"
                 f"《{longest.title_zh}》，共{longest.articles[-1].number}条）")
-    return (f"no regulation in the corpus has an Article {ref.article} (the highest is "
-            f"Art. {longest.articles[-1].number} of the {longest.short_title})")
+    return (f"no regulation in the corpus has {named if plural else 'an ' + named} (the highest "
+            f"is Art. {longest.articles[-1].number} of the {longest.short_title})")
 
 
 def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
@@ -114,9 +138,14 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
     zh = query.lang == "zh"
+    # one sentence per regulation, not per number ("Articles 1-100" named 76 missing ones)
+    absent: dict[str | None, list[int]] = {}
+    for ref in query.references:
+        if ref.status == "missing" and (ref.regulation or not query.regulations):
+            absent.setdefault(ref.regulation, []).append(ref.article)
     missing = ("；" if zh else "; ").join(
-        _no_such_article(ref, corpus, query.lang) for ref in query.references
-        if ref.status == "missing" and (ref.regulation or not query.regulations))
+        _no_such_article(regulation, numbers, corpus, query.lang)
+        for regulation, numbers in absent.items())
     found = [f"{r.regulation}#{r.article}" for r in query.lookups]
     named = [f"commentary:{doc}" for doc in query.commentators]
     if missing and not found:

@@ -24,6 +24,7 @@ import gradio as gr
 from .errors import InputError
 from .feedback import AlreadyVoted, record_feedback
 from .inputs import MAX_QUESTION_CHARS, clean_history, clean_question
+from .text import zh_number
 from .version import __version__
 
 MAX_TURNS = 40  # per conversation; then the user is asked to start a new one
@@ -229,7 +230,7 @@ def full_citation(hit, lang: str = "en") -> str:
                 + ", not law")
     url = hit.official_url or ""
     if lang == "zh" and getattr(hit, "regulation_title_zh", ""):
-        return (f"《{hit.regulation_title_zh}》第{hit.article}条（{hit.effective} 起施行）；"
+        return (f"《{hit.regulation_title_zh}》第{zh_number(hit.article)}条（{hit.effective} 起施行）；"
                 f"英文为 regqa 非官方译文；官方文本：{url}")
     return (f"{hit.regulation_title or hit.label}, Art. {hit.article} (in force {hit.effective}), "
             f"unofficial translation by regqa; official text: {url}")
