@@ -152,7 +152,8 @@ def cmd_eval(args) -> int:
                   ("dev-scope-2.jsonl", "development"), ("dev-scope-3.jsonl", "development"),
                   ("dev-scope-4.jsonl", "development"), ("dev-scope-5.jsonl", "development"),
                   ("holdout-scope-3.jsonl", "held-out"),
-                  ("holdout-followups-3.jsonl", "held-out"))]
+                  ("holdout-followups-3.jsonl", "held-out"),
+                  ("holdout-followups-4.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
