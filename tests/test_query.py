@@ -339,3 +339,17 @@ def test_missing_articles_are_named_once_per_regulation_as_runs():
     assert _articles_named([25, 26, 27, 40], "en") == "Articles 25–27, 40"
     assert _articles_named([30, 40], "zh") == "第三十条、第四十条"
     assert _articles_named([25, 26, 27], "zh") == "第二十五条至第二十七条"
+
+
+def test_a_turn_that_names_a_regulation_and_little_else_asks_the_previous_question_of_it(corpus):
+    # "标识办法怎么说？" after a question on deleting labels: without the previous question it
+    # found the labelling measures' generic articles
+    history = [{"role": "user", "content": "What must sellers print on robot labels?"}]
+    for turn in ("What do the toy rules say?", "玩具机器人规定怎么说？", "toy rules?"):
+        query = analyse(turn, corpus, history)
+        assert (query.followup, query.regulations) == (True, ("toy-2024",))
+        assert query.standalone.startswith("What must sellers print on robot labels?")
+    own = analyse("Do the toy rules require refunds for broken robots?", corpus, history)
+    assert (own.followup, own.standalone) == (
+        False, "Do the toy rules require refunds for broken robots?")
+    assert not analyse("What do the toy rules say?", corpus).followup  # no previous turn
