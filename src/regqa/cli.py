@@ -142,7 +142,7 @@ def cmd_eval(args) -> int:
                  (("questions.jsonl", "development"), ("dev-users.jsonl", "development"),
                   ("dev-users-2.jsonl", "development"), ("dev-scope.jsonl", "development"),
                   ("dev-review.jsonl", "development"), ("dev-review-2.jsonl", "development"),
-                  ("dev-review-3.jsonl", "development"),
+                  ("dev-review-3.jsonl", "development"), ("dev-followups.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
                   ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"),
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),
