@@ -180,9 +180,7 @@ class Answerer:
         """An article's name as the answer writes it ("Generative AI Measures, Art. 21")."""
         regulation_id, number = source_id.split("#")
         regulation = self.corpus.regulation(regulation_id)
-        if lang == "zh":
-            return f"《{regulation.title_zh}》第{zh_number(int(number))}条"
-        return f"{regulation.short_title}, Art. {number}"
+        return (regulation.label_zh if lang == "zh" else regulation.label)(int(number))
 
     # -- the answer --------------------------------------------------------------------------
     def offline(self, query: Query, hits: Sequence[Hit], decision: Decision,

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CorpusError
-from .text import chinese_numeral
+from .text import chinese_numeral, zh_number
 
 SEARCH_AIDS_HEADING = "## Search aids"
 CHAPTER_RE = re.compile(r"^## Chapter (\d+): (.+?)\s*$")
@@ -109,6 +109,9 @@ class Regulation:
 
     def label(self, number: int) -> str:
         return f"{self.short_title}, Art. {number}"
+
+    def label_zh(self, number: int) -> str:
+        return f"《{self.title_zh}》第{zh_number(number)}条"
 
 
 @dataclass(frozen=True)

@@ -95,10 +95,9 @@ def _no_such_article(regulation_id: str | None, missing: Sequence[int], corpus: 
 
 def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
     if lang == "zh":
-        names = "、".join(f"《{corpus.regulation(reg).title_zh}》第{zh_number(n)}条"
-                         for reg, n in ref.candidates)
+        names = "、".join(corpus.regulation(reg).label_zh(n) for reg, n in ref.candidates)
         return f"多部规定都有第{zh_number(ref.article)}条（{names}），请说明指的是哪一部"
-    names = "; ".join(f"{corpus.regulation(reg).short_title}, Art. {n}" for reg, n in ref.candidates)
+    names = "; ".join(corpus.regulation(reg).label(n) for reg, n in ref.candidates)
     return f"several regulations have an Article {ref.article} ({names}); say which one you mean"
 
 
