@@ -107,9 +107,7 @@ RULE_BEFORE_ZH = re.compile(r"内|须|需|要|应|得|至少|不少于|不超过
                             r"提前|罚|处|期限|有效期|保存|留存|保留|时限")
 RULE_BEFORE_EN = re.compile(r"\b(within|at least|at most|no later than|no more than|not more than|"
                             r"up to|caps?|capped|maximum|minimum|fines?|fined|penalt\w+|keep|kept|"
-                            r"retain\w*|stored?|deadline|must|required?|limit|"
-                            # the English of 有效期 (validity), which the Chinese list has
-                            r"valid(ity)?|expir\w*)\b[^.?!]{0,20}$", re.I)
+                            r"retain\w*|stored?|deadline|must|required?|limit)\b[^.?!]{0,20}$", re.I)
 RULE_AFTER = re.compile(r"^(内|以内|之内|以上|以下|起)|^\S{0,2}?(吧|吗)|"
                         r"^[^.?!]{0,15}\b(right|correct|true|is that so)\b", re.I)
 # The title of an instrument (not of a game, app or series): a name before a legal suffix
