@@ -112,6 +112,15 @@ def test_zh_number_writes_article_numbers_as_the_texts_do():
         "一", "十", "十七", "二十", "二十四", "三十五", "一百零五"]
 
 
+def test_zh_number_writes_thousands():
+    # Regression: "第1000条" raised IndexError while the refusal was being written
+    from regqa.text import zh_number
+
+    assert [zh_number(n) for n in (110, 1000, 1005, 1010, 1050, 1100, 1234, 9999)] == [
+        "一百一十", "一千", "一千零五", "一千零一十", "一千零五十", "一千一百", "一千二百三十四",
+        "九千九百九十九"]
+
+
 def test_history_that_is_not_a_list_is_an_input_error(fake_qa):
     from regqa import InputError
 
@@ -134,6 +143,7 @@ def test_a_commentary_ranked_first_is_cited_alone_and_one_ranked_lower_is_not(fa
 @pytest.mark.parametrize("question, reason", [
     ("玩具机器人规定第三十条是什么？", "《玩具机器人规定》共4条（第一条至第四条），没有第三十条"),
     ("第九十九条怎么说？", "语料库中没有哪部规定有第九十九条（条文最多的是《玩具机器人规定》，共4条）"),
+    ("第1000条规定了什么？", "语料库中没有哪部规定有第一千条（条文最多的是《玩具机器人规定》，共4条）"),
     ("欧盟对玩具有什么要求？", "问题涉及欧盟的规则，不在本语料库的范围内"),
     ("GDPR对玩具有什么要求？", "问题涉及GDPR的规则，不在本语料库的范围内"),
 ])

@@ -142,17 +142,23 @@ ZH_NUMERALS = "零一二三四五六七八九"
 
 
 def zh_number(n: int) -> str:
-    """17 -> 十七, 24 -> 二十四, 105 -> 一百零五 (article numbers as the texts write them)."""
+    """17 -> 十七, 24 -> 二十四, 105 -> 一百零五, 1010 -> 一千零一十 (article numbers as the texts
+    write them). Beyond 9999, which no reference can name, Arabic digits."""
+    if n < 0 or n > 9999:
+        return str(n)
     if n < 10:
         return ZH_NUMERALS[n]
     if n < 20:
         return "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
     if n < 100:
         return ZH_NUMERALS[n // 10] + "十" + (ZH_NUMERALS[n % 10] if n % 10 else "")
-    rest = n % 100
-    tail = "" if not rest else ("零" + zh_number(rest) if rest < 10 else
-                                (("一" if rest < 20 else "") + zh_number(rest)))
-    return ZH_NUMERALS[n // 100] + "百" + tail
+    unit, head = ("百", n // 100) if n < 1000 else ("千", n // 1000)
+    rest = n % (100 if n < 1000 else 1000)
+    # a gap of one place or more is read as 零; a ten after a gap keeps its 一 (一百一十, 一千零一十)
+    gap = rest and rest < (10 if n < 1000 else 100)
+    tail = "" if not rest else (("零" if gap else "") + ("一" if 10 <= rest < 20 else "")
+                                + zh_number(rest))
+    return ZH_NUMERALS[head] + unit + tail
 
 
 # -- figures: durations, ages, sums and shares written in a text ------------------------------
