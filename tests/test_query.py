@@ -108,6 +108,16 @@ def test_intents_are_read_from_english_and_chinese(corpus):
     assert "filing" in analyse("需要备案吗？", corpus).intents
 
 
+@pytest.mark.parametrize("question", [
+    "What date did the toy rules come into force?", "When did the toy rules come into effect?",
+    "The toy rules took effect on 1 February 2024, right?", "When do the toy rules take effect?",
+    "玩具机器人规定什么时候施行？"])
+def test_ways_of_asking_when_rules_start_ask_for_dates(corpus, question):
+    # Regression: "come into force", "come into effect" and "took effect" were not read as
+    # asking for dates, so the answer dropped the entry-into-force article as padding
+    assert "dates" in analyse(question, corpus).intents
+
+
 def test_an_ambiguous_article_number_lists_each_candidate(two):
     query = analyse("Who enforces Article 4?", two)
     assert query.references[0].status == "ambiguous"

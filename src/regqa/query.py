@@ -40,7 +40,8 @@ INTENTS: dict[str, re.Pattern] = {
         r"\b(fil(e|es|ed|ing)|regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
         r"|备案|登记|注销|备案号|续期|有效期", re.I),
     "dates": re.compile(
-        r"\b(in force|take[sn]? effect|effective|commenc\w*|since when|from when|"
+        r"\b((in|into) force|(take[sn]?|took|taking|come[s]?|came|coming) (into )?effect|"
+        r"effective|commenc\w*|since when|from when|"
         r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
         r"何时(起|开始)", re.I),
     "purpose": re.compile(
