@@ -1,5 +1,7 @@
 """Rendering helpers of the chat (no browser)."""
 
+from pathlib import Path
+
 from regqa.ui import citation_link, engine_history, export_markdown, mark_quotes, md_text
 
 
@@ -36,3 +38,18 @@ def test_a_chinese_full_citation_writes_the_article_number_as_the_answer_does():
     from .ui_fakes import ALGO17
 
     assert full_citation(ALGO17, "zh").startswith("《互联网信息服务算法推荐管理规定》第十七条（")
+
+
+def test_exports_over_an_hour_old_are_deleted_with_their_folder(tmp_path):
+    # Regression: the sweep looked only at the top level, so every conversation stayed on disk
+    import os
+    import time
+
+    from regqa.ui import write_export
+
+    turns = [{"question": "q", "text": "a", "status": "grounded", "cards": []}]
+    old = Path(write_export(turns, "en", root=tmp_path))
+    os.utime(old, (time.time() - 7200,) * 2)
+    new = Path(write_export(turns, "en", root=tmp_path))
+    assert (old.exists(), old.parent.exists(), new.exists()) == (False, False, True)
+    assert oct(new.stat().st_mode & 0o777) == "0o600"

@@ -150,6 +150,21 @@ def test_the_ask_api_passes_the_filter_on_and_reports_a_wrong_history(served):
     assert len(fake.calls) == calls
 
 
+def test_the_ask_api_reads_user_assistant_pairs_as_the_python_api_does(served):
+    # Regression (bug hunt): pairs were dropped without a word, so the follow-up lost its subject
+    from gradio_client import Client
+
+    app, url = served
+    fake = app.regqa_engine.get()
+    client = Client(url, verbose=False)
+    client.predict("and for minors?", [["Can users switch off it?", "Yes [1]."]], [],
+                   api_name="/ask")
+    assert fake.calls[-1]["history"] == [{"role": "user", "content": "Can users switch off it?"},
+                                         {"role": "assistant", "content": "Yes [1]."}]
+    _, _, answer = client.predict("and for minors?", [7], [], api_name="/ask")
+    assert answer["error"].startswith("each history turn must be")
+
+
 def test_allowed_hosts():
     assert set(ui.LOOPBACK) <= set(ui.allowed_hosts("127.0.0.1"))
     os.environ["REGQA_ALLOWED_HOSTS"] = "regqa.example.org, other"

@@ -326,22 +326,45 @@ def export_markdown(turns: list[dict], lang: str = "en") -> str:
 _EXPORTS = Path(tempfile.gettempdir()) / "regqa-exports"
 
 
-def write_export(turns: list[dict], lang: str) -> str | None:
+def write_export(turns: list[dict], lang: str, root: Path | None = None) -> str | None:
+    """The conversation as a Markdown file for the download button. Each answer writes one, in
+    a folder of its own readable by this user only; those over an hour old are deleted."""
     if not turns:
         return None
-    _EXPORTS.mkdir(parents=True, exist_ok=True)
+    root = root or _EXPORTS
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     cutoff = time.time() - 3600
-    for old in _EXPORTS.glob("*.md"):
+    # Regression: the sweep looked for *.md at the top level while every export lives in a
+    # folder of its own, so no conversation was ever deleted
+    for old in root.glob("*/regqa-conversation.md"):
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
+                old.parent.rmdir()
         except OSError:
             pass
-    folder = _EXPORTS / uuid.uuid4().hex
-    folder.mkdir()
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(mode=0o700)
     path = folder / "regqa-conversation.md"
     path.write_text(export_markdown(turns, lang), encoding="utf-8")
+    path.chmod(0o600)
     return str(path)
+
+
+def _messages(history: list) -> list[dict]:
+    """The /ask API's history as messages: (user, assistant) pairs, which the Python API takes,
+    become two messages (they were dropped without a word, so the follow-up lost its subject)."""
+    messages = []
+    for turn in history:
+        if isinstance(turn, dict):
+            messages.append(turn)
+        elif isinstance(turn, list | tuple) and len(turn) == 2:
+            messages += [{"role": "user", "content": turn[0]},
+                         {"role": "assistant", "content": turn[1] or ""}]
+        else:
+            raise InputError("each history turn must be {'role': 'user', 'content': …} or a "
+                             f"(user, assistant) pair, not {type(turn).__name__}")
+    return messages
 
 
 def engine_history(turns: list[dict]) -> list[dict]:
@@ -679,8 +702,7 @@ def build_app(engine) -> gr.Blocks:
             try:
                 # a filter the caller got wrong is an error listing the valid ids, never a
                 # silent search of every regulation
-                prior = [m for m in clean_history(history) or [] if isinstance(m, dict)
-                         ][-MAX_HISTORY_TURNS:]
+                prior = _messages(clean_history(history) or [])[-MAX_HISTORY_TURNS:]
                 answer = qa.ask(question, history=prior, regulations=regulations or None)
             except InputError as exc:
                 return "", [*prior, {"role": "user", "content": question},
