@@ -14,10 +14,11 @@ from regqa.refs import (
 )
 
 
-def regulation(id, title, short_title, title_zh, aliases=()):
+def regulation(id, title, short_title, title_zh, aliases=(), abbreviations=()):
     return Regulation(id=id, title=title, short_title=short_title, title_zh=title_zh,
                       issued_by="", promulgated="2020-01-01", effective="2020-01-01",
-                      official_url="", translation="", articles=(), aliases=tuple(aliases))
+                      official_url="", translation="", articles=(), aliases=tuple(aliases),
+                      abbreviations=tuple(abbreviations))
 
 
 CORPUS = Corpus(root="", commentary=(), glossary=(), digest="", regulations=(
@@ -30,7 +31,7 @@ CORPUS = Corpus(root="", commentary=(), glossary=(), digest="", regulations=(
     regulation("algorithmic-recommendation-2021", "Provisions on the Administration of "
                "Algorithmic Recommendations for Internet Information Services",
                "Algorithmic Recommendation Provisions", "互联网信息服务算法推荐管理规定",
-               ("algorithmic recommendation", "算法推荐")),
+               ("algorithmic recommendation", "算法推荐"), ("ar",)),
 ))
 
 
@@ -134,3 +135,20 @@ def test_number_words():
     assert english_number("twenty-four") == 24 and english_number("Ten") == 10
     assert [chinese_number(t) for t in ("十", "十七", "二十", "九十九", "一百零三", "两", "17")] \
         == [10, 17, 20, 99, 103, 2, 17]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("AR Art. 24", [("algorithmic-recommendation-2021", 24)]),
+    ("ar, article 9 and genai art. 2", [("algorithmic-recommendation-2021", 9), ("genai-2023", 2)]),
+    ("AR 第二十四条", [("algorithmic-recommendation-2021", 24)]),
+])
+def test_an_abbreviation_names_a_regulation_right_before_an_article(text, expected):
+    assert pairs(text) == expected
+
+
+@pytest.mark.parametrize("text", ["Must an AR game that generates virtual scenes label them?",
+                                  "AR眼镜里的虚拟场景要标识吗？", "Is AR/VR content covered?"])
+def test_an_abbreviation_alone_names_nothing(text):
+    # Regression (bug hunt): "AR" alone was read as the Algorithmic Recommendation Provisions,
+    # so a question about augmented reality was refused
+    assert regulation_mentions(text, CORPUS) == []

@@ -92,6 +92,9 @@ class Regulation:
     # front matter so that a regulation a user adds works like ours.
     jurisdiction: str = ""
     aliases: tuple[str, ...] = ()
+    # short names that name it only right before an article ("AR Art. 24", "DS 第17条"): alone,
+    # "AR" is augmented reality and "DS" often DeepSeek
+    abbreviations: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     key_articles: tuple[tuple[str, tuple[int, ...]], ...] = ()
     # False for a regulation with no official Chinese text (`official_zh: false` in the front
@@ -378,6 +381,7 @@ def parse_regulation(path: Path, problems: list[Problem]) -> Regulation | None:
     return Regulation(articles=tuple(articles), references=tuple(references), path=rel,
                       official_zh=official_zh, jurisdiction=str(meta.get("jurisdiction") or "").strip(),
                       aliases=_word_list(meta, "aliases", rel, problems),
+                      abbreviations=_word_list(meta, "abbreviations", rel, problems),
                       topics=_word_list(meta, "topics", rel, problems),
                       key_articles=_key_articles(meta, rel, problems), **values)
 

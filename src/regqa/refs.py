@@ -109,31 +109,39 @@ chinese_number = chinese_numeral  # the one implementation lives in text.py
 
 # -- names of regulations ------------------------------------------------------------------
 
-def _names(corpus) -> tuple[tuple[str, str], ...]:
-    """(folded name, regulation id) for every name of every regulation; the first regulation
-    to claim a name keeps it."""
-    seen: dict[str, str] = {}
+def _names(corpus) -> tuple[tuple[str, str, bool], ...]:
+    """(folded name, regulation id, abbreviation?) for every name of every regulation; the
+    first regulation to claim a name keeps it."""
+    seen: dict[str, tuple[str, bool]] = {}
     for regulation in corpus.regulations:
-        for name in (*getattr(regulation, "aliases", ()), regulation.id, regulation.short_title,
-                     regulation.title, regulation.title_zh):
+        names = [(name, False) for name in (*getattr(regulation, "aliases", ()), regulation.id,
+                                           regulation.short_title, regulation.title,
+                                           regulation.title_zh)]
+        names += [(name, True) for name in getattr(regulation, "abbreviations", ())]
+        for name, short in names:
             name = " ".join(fold(name or "").split())
             if len(name) >= 2 and name not in seen:
-                seen[name] = regulation.id
-    return tuple(seen.items())
+                seen[name] = (regulation.id, short)
+    return tuple((name, owner, short) for name, (owner, short) in seen.items())
+
+
+# an abbreviation names a regulation only right before an article: "AR Art. 24", "DS 第17条"
+BEFORE_ARTICLE = r"(?=\s*[,，]?\s*(?:arts?\b|articles?\b|第))"
 
 
 @lru_cache(maxsize=16)
-def _name_pattern(names: tuple[tuple[str, str], ...]) -> tuple[re.Pattern, dict[str, str]]:
-    def pattern(name: str) -> str:
+def _name_pattern(names: tuple[tuple[str, str, bool], ...]) -> tuple[re.Pattern, dict[str, str]]:
+    def pattern(name: str, short: bool) -> str:
         body = r"\s+".join(re.escape(word) for word in name.split(" "))
         head = r"(?<![a-z0-9])" if re.match(r"[a-z0-9]", name) else ""
         tail = r"(?![a-z0-9])" if re.search(r"[a-z0-9]$", name) else ""
-        return head + body + tail
+        return head + body + tail + (BEFORE_ARTICLE if short else "")
 
-    ordered = sorted((n for n, _ in names), key=len, reverse=True)  # longest name wins
+    ordered = sorted(names, key=lambda n: len(n[0]), reverse=True)  # longest name wins
     if not ordered:
         return re.compile(r"(?!x)x"), {}
-    return re.compile("|".join(f"(?:{pattern(n)})" for n in ordered)), dict(names)
+    return (re.compile("|".join(f"(?:{pattern(n, short)})" for n, _, short in ordered)),
+            {n: owner for n, owner, _ in names})
 
 
 def regulation_spans(text: str, corpus) -> list[tuple[int, int, str]]:
