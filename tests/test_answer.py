@@ -105,6 +105,15 @@ def test_a_definition_question_leads_with_the_definition_asked_about(qa):
     assert answer.citations[0].lead.startswith("本规定中下列用语的含义：深度合成技术，是指")
 
 
+def test_a_named_regulation_stays_first_when_its_closing_article_is_dropped(qa):
+    # Regression (bug hunt): "标识办法怎么说？" after a deep synthesis question ranked the Labeling
+    # Measures' entry-into-force article first; the answer dropped it and cited DS Art. 16
+    query = qa.analyse("标识办法怎么说？")
+    hits = qa.retriever(k=5).hits_for(["labeling-measures-2025#14", "deep-synthesis-2022#16",
+                                       "labeling-measures-2025#4"])
+    assert [h.source_id for h in qa.answerer.choose(query, hits)][0] == "labeling-measures-2025#4"
+
+
 def test_zh_number_writes_article_numbers_as_the_texts_do():
     from regqa.text import zh_number
 

@@ -84,7 +84,8 @@ def test_a_chinese_second_question_is_not_glued_to_the_first(corpus):
     assert query.standalone == "销售者应当在多少天内退款给消费者？"
 
 
-@pytest.mark.parametrize("question", ["And what about the fines?", "那罚款呢？", "罚多少？"])
+@pytest.mark.parametrize("question", ["And what about the fines?", "那罚款呢？", "罚多少？",
+                                      "Same question for the toy rules and all their annexes."])
 def test_a_follow_up_folds_in_the_previous_turn(corpus, question):
     history = [{"role": "user", "content": "Must toy robots carry a label?"},
                {"role": "assistant", "content": "Yes [1]"}]

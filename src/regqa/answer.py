@@ -166,6 +166,12 @@ class Answerer:
                     and (h.source_id not in self._dates or query.wants("dates"))]
         if not articles:
             return []
+        # a regulation the turn names keeps its place first once its closing article is gone
+        # (regression: "标识办法怎么说？" ranked the Labeling Measures' date article first, and the
+        # answer then cited a Deep Synthesis article)
+        named = [h for h in articles if h.regulation in query.named]
+        if named and articles[0].regulation not in query.named:
+            articles = [named[0], *(h for h in articles if h is not named[0])]
         # The best article, then each other regulation the question spans. Runner-ups that are
         # merely similar were padding: citing them (at any relevance threshold tried on the
         # development sets) cost more precision than it gained recall. Following the corpus's

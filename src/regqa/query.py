@@ -63,7 +63,7 @@ ALL_REGULATIONS = re.compile(
 # Follow-up markers. Strong ones lean on the previous turn whatever else the turn says ("and
 # the deep synthesis rules?", "那罚款呢？"); weak ones only when the turn says little of its own.
 STRONG_FOLLOW_UP = re.compile(
-    r"^\s*(and|also|what about|how about|and if|same (for|with)|does (that|this|it)|"
+    r"^\s*(and|also|what about|how about|and if|(the )?same (question|for|with)|does (that|this|it)|"
     r"do (they|these|those)|how does that)\b|^\s*(那|还有|那么|另外|同样)|呢\s*[？?]?\s*$", re.I)
 WEAK_FOLLOW_UP = re.compile(
     r"^\s*(is (that|this|it)|what if|so|or|but|then)\b|^\s*(这个|这些|它|如果是|要是)", re.I)
