@@ -123,3 +123,32 @@ def test_the_regulation_filter_narrows_without_refusing(qa, question):
     answer = qa.ask(question, regulations=["deep-synthesis-2022"])
     assert answer.status == "grounded"
     assert {c.hit.regulation for c in answer.citations} == {"deep-synthesis-2022"}
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("What does Article 30 say?", "only Algorithmic Recommendation Provisions, Art. 30 has that "
+                                  "number; the answer assumes it is meant"),
+    ("第三十条是什么？", "只有《互联网信息服务算法推荐管理规定》有第三十条，以下按该条回答"),
+])
+def test_an_article_number_only_one_regulation_has_is_answered_from_it(qa, question, reason):
+    # Regression (bug hunt): refused as "not close enough", while "Art. 21" was answered
+    answer = qa.ask(question)
+    assert (answer.status, answer.reason) == ("partial", reason)
+    assert [c.hit.source_id for c in answer.citations] == ["algorithmic-recommendation-2021#30"]
+
+
+@pytest.mark.parametrize(("question", "regulations", "reason"), [
+    ("Art. 30", ["genai-2023", "deep-synthesis-2022"],
+     "Algorithmic Recommendation Provisions, Art. 30 is outside the regulations selected; clear "
+     "the filter or select it to see it"),
+    ("What do the deep synthesis provisions say about labels?", ["genai-2023"],
+     "the Deep Synthesis Provisions are outside the regulations selected; clear the filter or "
+     "select it to see it"),
+    ("深度合成规定对标识有什么要求？", ["genai-2023"],
+     "《互联网信息服务深度合成管理规定》不在所选规定的范围内；清除筛选或选中它即可"),
+])
+def test_what_the_filter_leaves_out_is_named_not_swapped(qa, question, regulations, reason):
+    # Regression (bug hunt): "no regulation in the corpus has an Article 30" under a filter, and
+    # a named regulation the filter leaves out answered from another regulation as grounded
+    answer = qa.ask(question, regulations=regulations)
+    assert (answer.status, answer.reason, answer.citations) == ("no_match", reason, ())

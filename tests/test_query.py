@@ -199,7 +199,11 @@ def test_a_regulation_filter_reads_a_bare_article_number_in_the_selected_regulat
     assert bare.within(["c", "a"]).references == (
         Reference(None, 21, "ambiguous", (("a", 21), ("c", 21))),)
     assert bare.within(["d"]).references == (Reference("d", 21, "missing"),)
-    assert bare.within(["d", "e"]).references == (Reference(None, 21, "missing"),)
+    # Regression (bug hunt): under a filter of two, "no regulation in the corpus has an Art. 21"
+    assert bare.within(["d", "e"]).references == (
+        Reference(None, 21, "filtered", (("a", 21), ("b", 21), ("c", 21))),)
+    nowhere = Query("Art. 99", "Art. 99", "en", references=(Reference(None, 99, "missing"),))
+    assert nowhere.within(["d", "e"]).references == (Reference(None, 99, "missing"),)
     assert bare.within(None) is bare and bare.within([]) is bare
     named = Query("b art. 3", "b art. 3", "en", references=(Reference("b", 3, "found"),))
     assert named.within(["a"]).references == named.references

@@ -3,8 +3,8 @@
 `decide` reads the `Query` and the hits in a fixed order: out of scope, then explicit
 article references, then the strength of the evidence retrieval found and the scope model's
 verdict (scope.py), then whether the articles found set the figures the question states (a
-premise they do not bear out makes the answer `partial`). A reference with no regulation
-named only helps ranking; it never grants an answer by itself.
+premise they do not bear out makes the answer `partial`). An article number with no regulation
+named is answered `partial`: from each regulation that has it, saying which is assumed.
 """
 
 from __future__ import annotations
@@ -101,6 +101,30 @@ def _ambiguous(ref, corpus: Corpus, lang: str) -> str:
     return f"several regulations have an Article {ref.article} ({names}); say which one you mean"
 
 
+def _only_one(ref, corpus: Corpus, lang: str) -> str:
+    (reg, n), = ref.candidates
+    if lang == "zh":
+        return f"只有《{corpus.regulation(reg).title_zh}》有第{zh_number(n)}条，以下按该条回答"
+    return f"only {corpus.regulation(reg).label(n)} has that number; the answer assumes it is meant"
+
+
+def _outside_filter(refs: Sequence, regulations: Sequence[str], corpus: Corpus, lang: str) -> str:
+    """A bare article number only regulations outside the filter have, or regulations the
+    question names that the filter leaves out: say so, never "no regulation has it"."""
+    if lang == "zh":
+        names = "、".join([*(corpus.regulation(reg).label_zh(n) for ref in refs
+                             for reg, n in ref.candidates),
+                           *(f"《{corpus.regulation(reg).title_zh}》" for reg in regulations)])
+        return f"{names}不在所选规定的范围内；清除筛选或选中它即可"
+    names = "; ".join([*(corpus.regulation(reg).label(n) for ref in refs
+                         for reg, n in ref.candidates),
+                       *(f"the {corpus.regulation(reg).short_title}" for reg in regulations)])
+    # "Provisions" and "Measures" are plural; one article is not
+    single = not regulations and sum(len(ref.candidates) for ref in refs) == 1
+    return (f"{names} {'is' if single else 'are'} outside the regulations selected; clear the "
+            "filter or select it to see it")
+
+
 def _unsupported(query: Query, articles: Sequence) -> list[str]:
     """The figures the question states that none of these articles sets, in either language
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
@@ -157,11 +181,18 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
             return Decision("partial", _premise(unsupported, query.lang), tuple(named + found))
         return Decision("partial" if missing else "grounded", missing,
                         tuple(named + found))
-    ambiguous = [r for r in query.references if r.status == "ambiguous"]
+    filtered = [r for r in query.references if r.status == "filtered"]
+    if filtered or (query.named and set(query.filtered_out) == set(query.named)):
+        return Decision("no_match", _outside_filter(filtered, query.filtered_out, corpus,
+                                                    query.lang))
+    ambiguous = [r for r in query.references if r.status in ("ambiguous", "unplaced")]
     if ambiguous and not query.regulations:
+        # Regression (bug hunt): "What does Article 30 say?" was refused as "not close enough"
+        # while "Art. 21", which three regulations have, was answered; a number that only one
+        # regulation has is answered from it, `partial` because the regulation is assumed
         ref = ambiguous[0]
-        return Decision("partial", _ambiguous(ref, corpus, query.lang),
-                        tuple(f"{reg}#{n}" for reg, n in ref.candidates))
+        reason = (_ambiguous if ref.status == "ambiguous" else _only_one)(ref, corpus, query.lang)
+        return Decision("partial", reason, tuple(f"{reg}#{n}" for reg, n in ref.candidates))
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")

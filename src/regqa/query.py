@@ -120,8 +120,9 @@ class Reference:
     """An article reference in the question, resolved against the corpus.
 
     status: "found" (one article), "missing" (the named regulation has no such article),
-    "ambiguous" (no regulation named and several have this number) or "unplaced" (no
-    regulation named; one regulation has it, so it only boosts ranking)."""
+    "ambiguous" (no regulation named and several have this number), "unplaced" (no
+    regulation named; one regulation has it) or "filtered" (no regulation named; only
+    regulations the filter leaves out have it, listed in `candidates`)."""
 
     regulation: str | None
     article: int
@@ -149,6 +150,8 @@ class Query:
     # a question about filing): retrieval fuses both readings, and the answer falls back to
     # this one when the turn alone finds too little
     in_context: Query | None = None
+    # regulations the turn names that the regulation filter leaves out (set by `within`)
+    filtered_out: tuple[str, ...] = ()
 
     @property
     def spans(self) -> tuple[str, ...]:
@@ -175,7 +178,8 @@ class Query:
             return self
         references = tuple(_within(ref, regulations) for ref in self.references)
         in_context = self.in_context.within(regulations) if self.in_context else None
-        return replace(self, references=tuple(dict.fromkeys(references)), in_context=in_context)
+        return replace(self, references=tuple(dict.fromkeys(references)), in_context=in_context,
+                       filtered_out=tuple(r for r in self.named if r not in regulations))
 
 
 def user_turns(history: Sequence | None) -> list[str]:
@@ -250,6 +254,8 @@ def _within(ref: Reference, regulations: Sequence[str]) -> Reference:
         return Reference(None, ref.article, "ambiguous", kept)
     if len(regulations) == 1:  # "the GenAI Measures have articles 1–24 …"
         return Reference(regulations[0], ref.article, "missing")
+    if ref.candidates:  # "Art. 30" with GenAI and DS selected: only AR has one
+        return Reference(None, ref.article, "filtered", ref.candidates)
     return Reference(None, ref.article, "missing")
 
 
