@@ -110,7 +110,7 @@ EXAMPLES = {
     "en": ["Do AI-generated images have to be labelled?",
            "What does Article 17 of the deep synthesis provisions require?",
            "Can users switch off personalized recommendations?",
-           "How do the regulations differ on labelling AI-generated content?",
+           "How do the genAI measures and the deep synthesis provisions differ on filing?",
            "训练数据需要合法来源吗？",
            "What did Matt Sheehan argue about China's AI regulations?"],
     "zh": ["人工智能生成的图片需要标识吗？",
