@@ -364,3 +364,10 @@ def test_a_turn_that_names_a_regulation_and_little_else_asks_the_previous_questi
     assert (own.followup, own.standalone) == (
         False, "Do the toy rules require refunds for broken robots?")
     assert not analyse("What do the toy rules say?", corpus).followup  # no previous turn
+
+
+def test_an_english_question_quoting_a_chinese_title_is_searched_in_english(corpus):
+    # Regression (bug hunt): it was read as Chinese and answered in Chinese from the wrong article
+    query = analyse("Does 玩具机器人规定 apply to sellers?", corpus)
+    assert (query.lang, query.named) == ("en", ("toy-2024",))
+    assert query.standalone == "Does the Toy Robot Provisions apply to sellers?"

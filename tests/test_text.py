@@ -1,3 +1,5 @@
+import pytest
+
 from regqa.text import counterpart, figures, paragraph_units, units
 
 ZH = "第六条 提供者应当做到：\n\n（一）甲；\n\n（二）乙。\n\n丙。丁。"
@@ -52,3 +54,21 @@ def test_a_clause_after_a_semicolon_stays_with_its_sentence():
                                     "构成犯罪的，依法追究刑事责任。"]]
     assert counterpart(["违反本规定的，给予警告；拒不改正的，处一万元罚款。"], zh, en) == (
         "Violations get a warning; refusal to correct is fined 10,000 yuan.",)
+
+
+@pytest.mark.parametrize("text, chinese", [
+    ("Does 生成式人工智能服务管理暂行办法 apply to our internal tool?", False),
+    ("What does 深度合成服务提供者 mean?", False),
+    ("What does 第十一条 require?", False),
+    ("Generative AI Measures对open source model有豁免吗？", True),
+    ("我们的AI换脸App要备案吗", True),
+    ("《生成式人工智能服务管理暂行办法》 Article 7?", False),
+    ("深度合成", True),
+    ("GenAI", False),
+])
+def test_a_question_is_in_the_language_of_its_grammar_not_of_the_names_it_quotes(text, chinese):
+    # Regression (bug hunt): an English question quoting a Chinese title was answered in Chinese
+    # from the wrong article, and a Chinese one using an English name in English
+    from regqa.text import is_chinese
+
+    assert is_chinese(text) is chinese

@@ -348,6 +348,22 @@ def glossary_english(text: str, corpus: Corpus) -> list[str]:
     return found
 
 
+def _in_english(text: str, corpus: Corpus) -> str:
+    """The Chinese names of regulations and glossary terms in an English question replaced by
+    their English ones ("Does 生成式人工智能服务管理暂行办法 apply to us?": the English retrievers read
+    no Chinese)."""
+    for start, end, regulation_id in sorted(regulation_spans(text, corpus), reverse=True):
+        if CJK.search(text[start:end]):
+            title = corpus.regulation(regulation_id).short_title
+            text = f"{text[:start]} the {title} {text[end:]}"
+    pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
+                   key=lambda pair: -len(pair[0]))
+    for zh, english in pairs:
+        if zh in text:
+            text = text.replace(zh, f" {english} ")
+    return " ".join(text.split())
+
+
 def stated_figures(text: str) -> list[tuple[str, float, str]]:
     """The figures `text` states as a rule (see RULE_BEFORE_ZH): (as written, value, unit)."""
     out = []
@@ -399,7 +415,10 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         or bool(STRONG_FOLLOW_UP.search(question))
         or (bool(WEAK_FOLLOW_UP.search(question)) and size <= 2)
         or (not named and not find_article_refs(question, corpus) and size <= 1))
-    standalone = f"{previous.standalone} {question}" if followup else question
+    lang = "zh" if is_chinese(question) else "en"
+    # an English question quoting a Chinese title or term is searched with their English names
+    own = _in_english(question, corpus) if lang == "en" and CJK.search(question) else question
+    standalone = f"{previous.standalone} {own}" if followup else own
     # a regulation named in the follow-up replaces the ones carried over
     regulations = tuple(named) if named or not followup else previous.regulations
     intents = {name for name, pattern in INTENTS.items() if pattern.search(question)}
@@ -409,7 +428,6 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
     if len(topics) < 2 and ALL_REGULATIONS.search(standalone):
         topics = tuple(corpus.regulation_ids)
     commentators = _commentators(question, corpus, "commentary" in intents)
-    lang = "zh" if is_chinese(question) else "en"
     return Query(
         text=question, standalone=standalone, lang=lang, regulations=regulations,
         named=tuple(named), topics=topics,

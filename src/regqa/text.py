@@ -31,10 +31,27 @@ DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, 
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
+# Grammar words of each language: a question's language is the language of its grammar, not
+# of the names it quotes ("Does 生成式人工智能服务管理暂行办法 apply to us?" is English, "Generative AI
+# Measures对开源模型有豁免吗？" Chinese). Counting characters against words read both wrongly.
+EN_GRAMMAR = re.compile(
+    r"\b(the|a|an|is|are|was|were|do|does|did|can|could|must|should|shall|will|would|what|which|"
+    r"who|whom|whose|when|where|why|how|our|we|my|i|you|your|their|they|it|its|this|that|these|"
+    r"those|of|to|for|in|on|with|under|about|from|by|and|or|if|any|apply|need|have|has)\b", re.I)
+ZH_GRAMMAR = re.compile(r"[吗呢吧嘛的了是有要在对把被和与或就都还也么哪啥谁怎什]")
+QUOTED_TITLE = re.compile(r"《[^》]*》")
+
+
 def is_chinese(text: str) -> bool:
-    """A question is Chinese when its Chinese characters outnumber its Latin words: "What
+    """A question is Chinese when its Chinese grammar words outnumber its English ones (titles
+    in 《》 aside); with neither, when its Chinese characters outnumber its Latin words: "What
     does 第十一条 require?" is English, "我们的AI换脸App要备案吗" is Chinese."""
-    return len(CJK.findall(text)) > len(LATIN_WORD.findall(text))
+    bare = QUOTED_TITLE.sub(" ", text)
+    english, chinese = len(EN_GRAMMAR.findall(bare)), len(ZH_GRAMMAR.findall(bare))
+    if english or chinese:
+        return chinese > english
+    bare = bare if bare.strip() else text
+    return len(CJK.findall(bare)) > len(LATIN_WORD.findall(bare))
 
 
 def chinese_numeral(text: str) -> int:
