@@ -259,3 +259,27 @@ def test_unreachable_endpoint_falls_back():
 def test_verify_rejects_non_text():
     with pytest.raises(ValueError):
         verify(None, offline().citations, CORPUS)
+
+
+@pytest.mark.parametrize("invented", [
+    "Whoever sells a toy robot without the label shall be fined RMB 1,000,000 [1].",
+    "Sellers shall refund customers within thirty days when a toy robot breaks [1].",
+])
+def test_a_sentence_stating_a_figure_its_source_does_not_set_is_removed(invented):
+    # Regression (bug hunt): "处一百万元以上罚款" passed the check beside 一万元以上十万元以下, because
+    # the words matched; the figure is what the reader relies on
+    checked = verify(f"{SUPPORTED} {invented}", offline(articles=(4, 3)).citations, CORPUS)
+    assert checked.text == SUPPORTED and checked.removed == 1
+
+
+def test_a_sentence_stating_a_figure_its_source_sets_is_kept():
+    sentence = "Sellers shall refund customers within fourteen days when a toy robot breaks [1]."
+    checked = verify(sentence, offline(articles=(3,)).citations, CORPUS)
+    assert (checked.text, checked.removed) == (sentence, 0)
+
+
+def test_a_chinese_answer_gets_the_model_note_in_chinese(fake_llm):
+    from dataclasses import replace
+
+    answer = ask(fake_llm, SUPPORTED, answer=replace(offline(), lang="zh"))
+    assert answer.text.startswith(llm_module.MODEL_NOTE_ZH)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .corpus import Corpus
 from .query import Query
-from .text import figures, zh_number
+from .text import unset_figures, zh_number
 
 STATUSES = ("grounded", "partial", "no_match", "llm_unavailable")
 TOO_WEAK = "no provision in the corpus is close enough to the question"
@@ -130,21 +130,7 @@ def _unsupported(query: Query, articles: Sequence) -> list[str]:
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
     if not query.figures:  # most questions state none: the articles need not be read
         return []
-    held, ranges = set(), []
-    for hit in articles:
-        found = [(value, unit) for text in (hit.text, hit.text_zh)
-                 for _, value, unit, _ in figures(text)]
-        held |= set(found)
-        sums = [value for value, unit in found if unit == "yuan"]
-        if sums:  # fines are ranges ("一万元以上十万元以下"): a sum inside one is set
-            ranges.append((min(sums), max(sums)))
-
-    def set_by_them(value: float, unit: str) -> bool:
-        return (value, unit) in held or (unit == "yuan" and any(
-            low <= value <= high for low, high in ranges))
-
-    return list(dict.fromkeys(written for written, value, unit in query.figures
-                              if not set_by_them(value, unit)))
+    return unset_figures(list(query.figures), [t for hit in articles for t in (hit.text, hit.text_zh)])
 
 
 def _premise(unsupported: Sequence[str], lang: str) -> str:

@@ -35,10 +35,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
 from .refs import find_article_refs
+from .text import figures, unset_figures
 
 REMOVED = "[unsupported reference removed]"
 MODEL_NOTE = ("Written by a language model from the cited sources, and checked against them; "
               "the quoted sources are authoritative.")
+MODEL_NOTE_ZH = "以下由语言模型根据所引条文撰写，并已与条文核对；以所引原文为准。"
 MODEL_FLAG = "model-written: the prose is a language model's summary of the cited sources"
 REDACTED = "[redacted]"
 MAX_REPLY_BYTES = 256_000
@@ -257,6 +259,11 @@ def supported(sentence: str, sources: list[str]) -> bool:
     pool = set().union(*(content_terms(s) for s in sources)) if sources else set()
     if len(terms & pool) < SUPPORT * len(terms):
         return False
+    # a sum, deadline or duration its sources do not set is not supported, however many words
+    # it shares with them (regression: "处一百万元以上罚款" passed beside 一万元以上十万元以下)
+    stated = [(written, value, unit) for written, value, unit, _ in figures(sentence)]
+    if stated and unset_figures(stated, sources):
+        return False
     return not (NEGATION.search(sentence.lower()) and
                 not any(NEGATION.search(s.lower()) for s in sources))
 
@@ -401,12 +408,12 @@ def synthesise(llm, offline, corpus, timeout: float | None = None):
     renumber = {old: new for new, old in enumerate(checked.used, start=1)}
     text = CANONICAL.sub(lambda m: f"[{renumber[int(m.group(1))]}]", checked.text)
     citations = tuple(replace(by_number[old], number=new) for old, new in renumber.items())
-    text = f"{MODEL_NOTE}\n\n{text}"
+    text = f"{MODEL_NOTE_ZH if offline.lang == 'zh' else MODEL_NOTE}\n\n{text}"
     if flags:
         text += "\n\n⚠️ " + " ".join(flags)
     return replace(offline, text=text, citations=citations, flags=(MODEL_FLAG, *flags))
 
 
-__all__ = ["MODEL_FLAG", "MODEL_NOTE", "REMOVED", "LLMUnavailable", "OpenAICompatible",
+__all__ = ["MODEL_FLAG", "MODEL_NOTE", "MODEL_NOTE_ZH", "REMOVED", "LLMUnavailable", "OpenAICompatible",
            "build_messages", "build_prompt", "call_llm", "llm_from_env", "redact",
            "synthesise", "verify"]

@@ -240,3 +240,22 @@ def figures(text: str) -> list[tuple[str, float, str, int]]:
         found.append((match.group(0).strip(" -"), value * (SCALE[scale.lower()] if scale else 1),
                       kind, match.start()))
     return found
+
+
+def unset_figures(stated: list[tuple[str, float, str]], texts: list[str]) -> list[str]:
+    """The figures of `stated` ((as written, value, unit)) that none of `texts` sets, as written.
+    A sum inside a range a text sets ("一万元以上十万元以下") is set by it."""
+    held, ranges = set(), []
+    for text in texts:
+        found = [(value, unit) for _, value, unit, _ in figures(text)]
+        held |= set(found)
+        sums = [value for value, unit in found if unit == "yuan"]
+        if sums:
+            ranges.append((min(sums), max(sums)))
+
+    def set_by_them(value: float, unit: str) -> bool:
+        return (value, unit) in held or (unit == "yuan" and any(
+            low <= value <= high for low, high in ranges))
+
+    return list(dict.fromkeys(written for written, value, unit in stated
+                              if not set_by_them(value, unit)))
