@@ -206,6 +206,24 @@ def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):
         "> (1) the battery; [1]", "", "> (2) the age range. [1]"]
 
 
+def test_a_regulation_heading_is_printed_only_over_quotes(fake_qa):
+    # Regression (bug hunt): with two regulations, the first one's heading stood alone when the
+    # lead had already quoted its one-sentence article
+    from dataclasses import replace
+
+    from regqa.answer import Answer, Citation, render
+
+    toy = fake_qa.retriever(k=5).hits_for(["toy-2024#3"])[0]
+    kite = replace(toy, source_id="kite-2024#2", regulation="kite-2024", label="Kite, Art. 2",
+                   regulation_title="Kite Provisions")
+    one = "Sellers shall refund customers within fourteen days when a toy robot breaks."
+    answer = Answer("q", "", "grounded", (Citation(1, toy, (one,), (), one),
+                                          Citation(2, kite, ("Kites fly.",))))
+    assert render(answer).splitlines() == [
+        f"Under Toy Robot Provisions, Art. 3: {one} [1]", "", "**Kite Provisions**", "",
+        "Kite, Art. 2:", "", "> Kites fly. [2]"]
+
+
 def test_a_named_commentator_stays_beside_a_bare_article_number(fake_qa):
     # Regression: "Smith on Article 3" lost Smith's commentary once commentary was cited only
     # when it ranked first

@@ -331,9 +331,7 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
     for citation in law:
         groups.setdefault(citation.hit.regulation, []).append(citation)
     for group in groups.values():
-        if len(groups) > 1:
-            title = group[0].hit.regulation_title_zh if zh else group[0].hit.regulation_title
-            lines.append(f"\n**{escape(title)}**")
+        heading = len(groups) > 1
         for citation in group:
             quotes = citation.quotes_zh if zh and citation.quotes_zh else citation.quotes
             if citation is law[0] and not (ITEM.match(lead) or is_lead_in(lead)):
@@ -342,6 +340,11 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""
             if not quotes and not english:
                 continue
+            if heading:  # only over quotes (regression: a heading stood alone when the lead
+                # had quoted its one article whole)
+                title = group[0].hit.regulation_title_zh if zh else group[0].hit.regulation_title
+                lines.append(f"\n**{escape(title)}**")
+                heading = False
             lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}{'：' if zh else ':'}")
             lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in quotes)
             if english:
