@@ -152,3 +152,15 @@ def test_an_abbreviation_alone_names_nothing(text):
     # Regression (bug hunt): "AR" alone was read as the Algorithmic Recommendation Provisions,
     # so a question about augmented reality was refused
     assert regulation_mentions(text, CORPUS) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("What does the 17th article of the deep synthesis rules say?", [("deep-synthesis-2022", 17)]),
+    ("the 2nd article of genai", [("genai-2023", 2)]),
+    ("Article 10000 of the deep synthesis rules", [("deep-synthesis-2022", 10000)]),
+    ("第10000条", [(None, 10000)]),
+])
+def test_ordinal_and_five_digit_articles_are_read(text, expected):
+    # Regression (bug hunt): neither was read, so the question was answered from another
+    # article as grounded instead of looked up (or named as missing)
+    assert pairs(text) == expected

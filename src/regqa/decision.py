@@ -63,9 +63,13 @@ def _spans(numbers: Sequence[int]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs]
 
 
-def _articles_named(numbers: Sequence[int], lang: str) -> str:
-    """"Article 30", "Articles 25–100, 120" / "第三十条", "第二十五条至第一百条、第一百二十条"."""
+def _articles_named(numbers: Sequence[int], lang: str, last: int | None = None) -> str:
+    """"Article 30", "Articles 25–100, 120" / "第三十条", "第二十五条至第一百条、第一百二十条".
+    Numbers all past `last`, a regulation's last article, are one run: a long range was read
+    only in part ("Articles 1–1000" → 36–50 and 1000), and "36–50, 1000" implied 51–999 exist."""
     runs = _spans(numbers)
+    if last is not None and min(numbers) > last:
+        runs = [(min(numbers), max(numbers))]
     if lang == "zh":
         return "、".join(f"第{zh_number(a)}条" + (f"至第{zh_number(b)}条" if b > a else "")
                         for a, b in runs)
@@ -75,7 +79,9 @@ def _articles_named(numbers: Sequence[int], lang: str) -> str:
 
 def _no_such_article(regulation_id: str | None, missing: Sequence[int], corpus: Corpus,
                      lang: str) -> str:
-    named = _articles_named(missing, lang)
+    last = (corpus.regulation(regulation_id).articles[-1].number if regulation_id is not None
+            else max(r.articles[-1].number for r in corpus.regulations))
+    named = _articles_named(missing, lang, last)
     plural = named.startswith("Articles")
     if regulation_id is not None:
         regulation = corpus.regulation(regulation_id)
