@@ -33,3 +33,21 @@ def test_chat_reports_bad_input_and_carries_on(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "regqa: the question is empty" in captured.err
     assert [c["question"] for c in qa.calls] == ["Must deepfakes be labelled?"]
+
+
+def test_a_bad_k_or_regulation_is_refused_before_the_models_load(monkeypatch, capsys):
+    # Regression (bug hunt): both were refused only after about ten seconds of model loading
+    loads = []
+    monkeypatch.setattr(cli, "_load", lambda args: loads.append(args) or FakeQA())
+    assert cli.main(["retrieve", "labels", "-k", "0"]) == 2
+    assert cli.main(["ask", "labels", "--regulation", "bogus"]) == 2
+    assert loads == []
+    err = capsys.readouterr().err
+    assert "regqa: error: k must be at least 1, got 0" in err
+    assert "regqa: error: unknown regulation id(s) ['bogus']; choose from " in err
+
+
+def test_a_missing_corpus_folder_names_the_command_line_option(tmp_path, capsys):
+    assert cli.main(["ask", "labels", "--corpus-dir", str(tmp_path)]) == 2
+    assert "point corpus_dir= (--corpus-dir on the command line) at a folder" in \
+        capsys.readouterr().err

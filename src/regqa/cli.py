@@ -23,10 +23,27 @@ def _load(args):
     return load(corpus_dir=args.corpus_dir, index_dir=args.index_dir)
 
 
+def _check_early(args) -> None:
+    """Refuse a bad -k or regulation id before spending seconds loading models (reading the
+    corpus alone is fast)."""
+    from .api import load_corpus, project_root
+    from .errors import InputError
+    from .inputs import check_k
+
+    if getattr(args, "k", None) is not None:
+        check_k(args.k)
+    if getattr(args, "regulation", None):
+        ids = load_corpus(args.corpus_dir or project_root() / "corpus").regulation_ids
+        unknown = [r for r in args.regulation if r not in ids]
+        if unknown:
+            raise InputError(f"unknown regulation id(s) {unknown}; choose from {', '.join(ids)}")
+
+
 def cmd_retrieve(args) -> int:
     from .api import clean_question
 
     clean_question(args.question)  # refuse bad input before spending seconds loading models
+    _check_early(args)
     qa = _load(args)
     hits = qa.retrieve(args.question, k=args.k, regulations=args.regulation or None,
                        kinds=args.kind or None)
@@ -43,6 +60,7 @@ def cmd_ask(args) -> int:
     from .api import clean_question
 
     clean_question(args.question)
+    _check_early(args)
     qa = _load(args)
     answer = qa.ask(args.question, regulations=args.regulation or None)
     if args.json:

@@ -577,8 +577,9 @@ def read_corpus(root: str | Path) -> Corpus:
     """Parse the corpus, keeping every problem found; never raises for content problems."""
     root = Path(root)
     if not (root / "regulations").is_dir():
-        raise CorpusError(f"{root}: no 'regulations/' folder; pass corpus_dir= pointing at a "
-                          "folder laid out as described in corpus/README.md")
+        raise CorpusError(f"{root}: no 'regulations/' folder; point corpus_dir= (--corpus-dir "
+                          "on the command line) at a folder laid out as described in "
+                          "corpus/README.md")
     problems: list[Problem] = []
     regulations = []
     for path in sorted((root / "regulations").glob("*.md")):
