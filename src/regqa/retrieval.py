@@ -11,7 +11,8 @@ ranker, by weighted reciprocal rank fusion of every ranking.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup; when the question names a regulation, its best article goes before other
 regulations' articles. A short turn in a conversation is ranked from both its readings, alone and as a
-follow-up, fused.
+follow-up, fused; a follow-up asking another aspect of the same subject ("and the penalties?")
+is also searched alone within the conversation's regulation, fused as an equal.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
 CONTEXT_WEIGHT = 2.0  # a short turn's reading in context, against 1 for the turn alone
 CONTEXT_DEPTH = 20  # sources taken from each reading before they are fused
+ASPECT_DEPTH = 10  # the same for a follow-up asking another aspect (as designed on development)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class SearchSettings:
     learned: bool = True  # score candidates with the fitted ranker when there is one
     context: bool = True  # fuse a short conversational turn's ranking with its reading in context
     named_first: bool = True  # a regulation the turn names: its best article before the others
+    aspect: bool = True  # a follow-up asking another aspect: also searched in the regulation
     classifier: bool = True  # the source classifier's ranking as one more ranker input
 
 
@@ -162,6 +165,38 @@ class HybridRetriever(BaseRetriever):
                             QueryBundle(text, embedding=vector), lexical=False), vector
 
     def search(self, query: Query) -> list[Hit]:
+        if query.aspect is None or not self.settings.aspect:
+            return self._search_turn(query)
+        # Another aspect of the conversation's subject ("and the penalties?"): the turn alone,
+        # searched in the conversation's regulation (named, or that of the previous turn's best
+        # article), fused as an equal with the reading in context, whose words are mostly the
+        # first turn's. Fixed lengths, so a longer k only appends.
+        fixed = self._with_k(ASPECT_DEPTH)
+        regulations = list(query.regulations) or [
+            h.regulation for h in fixed._with_k(1).search(query.previous) if h.regulation]
+        if self.regulations is not None:
+            regulations = [r for r in regulations if r in self.regulations]
+        if not regulations:
+            return self._search_turn(query)
+        base = fixed._search_turn(query)
+        alone = HybridRetriever(self.corpus, self.parts, ASPECT_DEPTH, regulations, self.kinds,
+                                self.settings, self.ranker, self.classifiers, self.embeddings)
+        own = alone._search(query.aspect.within(regulations))
+        fused = reciprocal_rank_fusion([[h.source_id for h in base], [h.source_id for h in own]])
+        by_id = {h.source_id: h for h in own} | {h.source_id: h for h in base}
+        hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
+        return self._padded(hits, query)
+
+    def _padded(self, hits: list[Hit], query: Query) -> list[Hit]:
+        """A fused list made up to k with the turn's own hits, below the fused ones."""
+        if self.k > len(hits):
+            seen = {h.source_id for h in hits}
+            floor = min((h.score for h in hits), default=0.0)
+            hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
+                h for h in self._search(query) if h.source_id not in seen)]
+        return hits[: self.k]
+
+    def _search_turn(self, query: Query) -> list[Hit]:
         # (a turn naming an article or commentator has no reading in context: see query.py)
         if query.in_context is None or not self.settings.context:
             return self._search(query)
@@ -175,12 +210,7 @@ class HybridRetriever(BaseRetriever):
                                         [h.source_id for h in context]], [1.0, CONTEXT_WEIGHT])
         by_id = {h.source_id: h for h in context} | {h.source_id: h for h in alone}
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
-        if self.k > len(hits):  # the rest in the turn's own order, below the fused ones
-            seen = {h.source_id for h in hits}
-            floor = min((h.score for h in hits), default=0.0)
-            hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
-                h for h in self._search(query) if h.source_id not in seen)]
-        return hits[: self.k]
+        return self._padded(hits, query)
 
     def _with_k(self, k: int) -> HybridRetriever:
         return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
