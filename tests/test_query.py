@@ -371,3 +371,15 @@ def test_an_english_question_quoting_a_chinese_title_is_searched_in_english(corp
     query = analyse("Does 玩具机器人规定 apply to sellers?", corpus)
     assert (query.lang, query.named) == ("en", ("toy-2024",))
     assert query.standalone == "Does the Toy Robot Provisions apply to sellers?"
+
+
+def test_a_short_english_follow_up_to_a_chinese_question_is_searched_in_chinese(corpus):
+    # Regression (bug hunt): "What about the penalties?" after a Chinese question was searched
+    # with the English models over mostly Chinese text, fell below the English floor, refused
+    chinese = [{"role": "user", "content": "玩具机器人要贴标签吗？"}]
+    query = analyse("What about the fine?", corpus, chinese)
+    assert (query.lang, query.searched_in) == ("en", "zh")
+    english = [{"role": "user", "content": "Must toy robots carry a label?"}]
+    assert analyse("What about the fine?", corpus, english).searched_in == "en"
+    assert analyse("那罚款呢？", corpus, english).searched_in == "zh"
+    assert analyse("What about the fine?", corpus).searched_in == "en"

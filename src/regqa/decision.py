@@ -188,7 +188,7 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")
-    if strength(hits) < evidence.floor(query.lang):
+    if strength(hits) < evidence.floor(query.searched_in):  # the similarity's language
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
     if outside:
         return Decision("no_match", OUTSIDE_ZH if zh else OUTSIDE, too_weak=True)

@@ -160,6 +160,14 @@ class Query:
     # previous turn, whose best article tells that regulation when none is named
     aspect: Query | None = None
     previous: Query | None = None
+    # the language `standalone` is searched and its evidence judged in: Chinese for a short
+    # follow-up to a Chinese question ("What about the penalties?" is then mostly Chinese;
+    # read as English, it fell below the English floor)
+    search_lang: str = ""
+
+    @property
+    def searched_in(self) -> str:
+        return self.search_lang or self.lang
 
     @property
     def spans(self) -> tuple[str, ...]:
@@ -457,8 +465,13 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
     if len(topics) < 2 and ALL_REGULATIONS.search(standalone):
         topics = tuple(corpus.regulation_ids)
     commentators = _commentators(question, corpus, "commentary" in intents)
+    short = _content_size(question) <= IN_CONTEXT_MAX
+    # (e5 reads both languages, MiniLM English only: a mixed text is searched as Chinese)
+    chinese_before = followup and short and previous is not None and previous.searched_in == "zh"
+    search_lang = "zh" if chinese_before else lang
     return Query(
-        text=question, standalone=standalone, lang=lang, regulations=regulations,
+        text=question, standalone=standalone, lang=lang, search_lang=search_lang,
+        regulations=regulations,
         named=tuple(named), topics=topics,
         references=tuple(_resolve(corpus, question, regulations if followup else ())),
         commentators=tuple(commentators), intents=frozenset(intents),

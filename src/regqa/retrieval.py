@@ -230,7 +230,8 @@ class HybridRetriever(BaseRetriever):
         """Each retriever's collapsed ranking of the query, and the best dense similarity of
         every source found."""
         s, parts = self.settings, self.parts
-        chinese = query.lang == "zh"
+        chinese = query.searched_in == "zh"
+        lang = query.searched_in
         text = query.standalone
         rankings, names = [], []
         similarity: dict[str, float] = {}
@@ -257,9 +258,9 @@ class HybridRetriever(BaseRetriever):
         if chinese and s.e5:
             nodes, vectors["zh"] = self._dense(parts.e5, text, "zh")
             add("e5", s.e5, nodes, dense=True)
-        classifier = self.classifiers.get(query.lang)
-        if s.classifier and classifier is not None and query.lang in vectors:
-            rankings.append([(src, "", p) for src, p in classifier.rank(vectors[query.lang])
+        classifier = self.classifiers.get(lang)
+        if s.classifier and classifier is not None and lang in vectors:
+            rankings.append([(src, "", p) for src, p in classifier.rank(vectors[lang])
                              if self._allowed_source(src)])
             names.append("classifier")
         if chinese and s.bm25_zh:
