@@ -161,6 +161,7 @@ def cmd_eval(args) -> int:
                   ("dev-users-2.jsonl", "development"), ("dev-scope.jsonl", "development"),
                   ("dev-review.jsonl", "development"), ("dev-review-2.jsonl", "development"),
                   ("dev-review-3.jsonl", "development"), ("dev-followups.jsonl", "development"),
+                  ("dev-review-4.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
                   ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"),
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),

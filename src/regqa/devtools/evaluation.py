@@ -60,6 +60,7 @@ CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scop
 # the scope model: every development file, above all the near misses of dev-scope-2, -3 and -5
 # and the in-scope questions about figures of dev-scope-4
 SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-review-3.jsonl",
+              "dev-review-4.jsonl",
               "dev-followups.jsonl", "dev-scope-2.jsonl", "dev-scope-3.jsonl", "dev-scope-4.jsonl",
               "dev-scope-5.jsonl")
 
