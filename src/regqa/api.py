@@ -21,7 +21,6 @@ from .query import Query, analyse
 from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
 from .scope import ScopeModel, read_scope, scope_tokens
-from .text import is_chinese
 from .validate import load_corpus
 
 KINDS = ("article", "commentary")
@@ -139,7 +138,7 @@ class RegQA:
         that text ("What about audio?" after a Chinese question is mostly Chinese).
         `embeddings`: what retrieval already computed, by (language, text)."""
         text = query.standalone
-        lang = "zh" if is_chinese(text) else "en"
+        lang = query.searched_in  # the language retrieval read `text` in
         model = self.scope.get(lang)
         if model is None or not text.strip():
             return False
