@@ -156,6 +156,7 @@ def test_a_commentary_ranked_first_is_cited_alone_and_one_ranked_lower_is_not(fa
     # Regression (bug hunt): a long range is read only in part, and "no 5–53, 1000" implied
     # that 54–999 exist
     ("玩具机器人规定第五条至第一千条是什么？", "《玩具机器人规定》共4条（第一条至第四条），没有第五条至第一千条"),
+    ("玩具机器人规定第六条和第九十条是什么？", "《玩具机器人规定》共4条（第一条至第四条），没有第六条、第九十条"),
     ("欧盟对玩具有什么要求？", "问题涉及欧盟的规则，不在本语料库的范围内"),
     ("GDPR对玩具有什么要求？", "问题涉及GDPR的规则，不在本语料库的范围内"),
 ])

@@ -152,3 +152,23 @@ def test_what_the_filter_leaves_out_is_named_not_swapped(qa, question, regulatio
     # a named regulation the filter leaves out answered from another regulation as grounded
     answer = qa.ask(question, regulations=regulations)
     assert (answer.status, answer.reason, answer.citations) == ("no_match", reason, ())
+
+
+def test_a_bare_number_beside_other_words_is_not_assumed_to_be_ours(qa):
+    # Regression (review): "Article 30 of our employee handbook" was answered from AR Art. 30
+    answer = qa.ask("What does Article 30 of our employee handbook say?")
+    assert answer.status == "no_match"
+
+
+def test_a_filter_keeps_what_it_selects_and_names_what_it_leaves_out(qa):
+    # Regression (review): one article number outside the filter refused the whole question,
+    # and a comparison with one regulation outside it dropped that one without a word
+    both = qa.ask("Art. 30 and Art. 5", regulations=["genai-2023", "deep-synthesis-2022"])
+    assert both.status == "partial"
+    assert [c.hit.source_id for c in both.citations] == ["deep-synthesis-2022#5", "genai-2023#5"]
+    one = qa.ask("How do the genAI measures and the deep synthesis provisions differ on filing?",
+                 regulations=["genai-2023"])
+    assert (one.status, one.reason) == (
+        "partial", "the Deep Synthesis Provisions are outside the regulations selected; clear the "
+                   "filter or select it to see it")
+    assert {c.hit.regulation for c in one.citations} == {"genai-2023"}

@@ -383,3 +383,12 @@ def test_a_short_english_follow_up_to_a_chinese_question_is_searched_in_chinese(
     assert analyse("What about the fine?", corpus, english).searched_in == "en"
     assert analyse("那罚款呢？", corpus, english).searched_in == "zh"
     assert analyse("What about the fine?", corpus).searched_in == "en"
+
+
+def test_chinese_an_english_question_quotes_is_searched_by_the_model_that_reads_it(corpus):
+    # Regression (review): "What is 大数据杀熟?" was searched by the English models alone and
+    # refused; after another turn it counted as saying nothing and was glued on as a follow-up
+    query = analyse("What is 退款机器人?", corpus)
+    assert (query.lang, query.searched_in) == ("en", "zh")
+    history = [{"role": "user", "content": "Must toy robots carry a label?"}]
+    assert not analyse("What is 退款机器人?", corpus, history).followup

@@ -147,7 +147,8 @@ def test_an_abbreviation_names_a_regulation_right_before_an_article(text, expect
 
 
 @pytest.mark.parametrize("text", ["Must an AR game that generates virtual scenes label them?",
-                                  "AR眼镜里的虚拟场景要标识吗？", "Is AR/VR content covered?"])
+                                  "AR眼镜里的虚拟场景要标识吗？", "Is AR/VR content covered?",
+                                  "使用AR第三方SDK生成虚拟场景要标识吗？"])
 def test_an_abbreviation_alone_names_nothing(text):
     # Regression (bug hunt): "AR" alone was read as the Algorithmic Recommendation Provisions,
     # so a question about augmented reality was refused
@@ -158,6 +159,7 @@ def test_an_abbreviation_alone_names_nothing(text):
     ("What does the 17th article of the deep synthesis rules say?", [("deep-synthesis-2022", 17)]),
     ("the 2nd article of genai", [("genai-2023", 2)]),
     ("Article 10000 of the deep synthesis rules", [("deep-synthesis-2022", 10000)]),
+    ("Article 1000000 of the deep synthesis rules", [("deep-synthesis-2022", 1000000)]),
     ("第10000条", [(None, 10000)]),
 ])
 def test_ordinal_and_five_digit_articles_are_read(text, expected):

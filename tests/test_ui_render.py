@@ -50,6 +50,11 @@ def test_exports_over_an_hour_old_are_deleted_with_their_folder(tmp_path):
     turns = [{"question": "q", "text": "a", "status": "grounded", "cards": []}]
     old = Path(write_export(turns, "en", root=tmp_path))
     os.utime(old, (time.time() - 7200,) * 2)
+    os.utime(old.parent, (time.time() - 7200,) * 2)
+    (tmp_path / "empty").mkdir()  # a failed write's folder is swept too
+    os.utime(tmp_path / "empty", (time.time() - 7200,) * 2)
     new = Path(write_export(turns, "en", root=tmp_path))
     assert (old.exists(), old.parent.exists(), new.exists()) == (False, False, True)
+    assert not (tmp_path / "empty").exists()
     assert oct(new.stat().st_mode & 0o777) == "0o600"
+    assert oct(tmp_path.stat().st_mode & 0o777) == "0o700"

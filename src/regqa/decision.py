@@ -68,7 +68,9 @@ def _articles_named(numbers: Sequence[int], lang: str, last: int | None = None) 
     Numbers all past `last`, a regulation's last article, are one run: a long range was read
     only in part ("Articles 1–1000" → 36–50 and 1000), and "36–50, 1000" implied 51–999 exist."""
     runs = _spans(numbers)
-    if last is not None and min(numbers) > last:
+    # merged only when they start right after the last article and are many: a range read in
+    # part; "第二十六条和第九十条" stays two numbers
+    if last is not None and min(numbers) == last + 1 and len(set(numbers)) > 2:
         runs = [(min(numbers), max(numbers))]
     if lang == "zh":
         return "、".join(f"第{zh_number(a)}条" + (f"至第{zh_number(b)}条" if b > a else "")
@@ -174,10 +176,15 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         return Decision("partial" if missing else "grounded", missing,
                         tuple(named + found))
     filtered = [r for r in query.references if r.status == "filtered"]
-    if filtered or (query.named and set(query.filtered_out) == set(query.named)):
+    others = [r for r in query.references if r.status not in ("filtered", "missing")]
+    excluded = query.named and set(query.filtered_out) == set(query.named)
+    if (filtered and not others) or excluded:
         return Decision("no_match", _outside_filter(filtered, query.filtered_out, corpus,
                                                     query.lang))
-    ambiguous = [r for r in query.references if r.status in ("ambiguous", "unplaced")]
+    # a number only one regulation has is answered from it when the turn asks nothing else:
+    # "What does Article 30 of our employee handbook say?" is another document's
+    ambiguous = [r for r in query.references
+                 if r.status == "ambiguous" or (r.status == "unplaced" and query.bare)]
     if ambiguous and not query.regulations:
         # Regression (bug hunt): "What does Article 30 say?" was refused as "not close enough"
         # while "Art. 21", which three regulations have, was answered; a number that only one
@@ -197,4 +204,6 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     unsupported = _unsupported(query, [h for h in hits if h.kind == "article"][:PREMISE_DEPTH])
     if unsupported:
         return Decision("partial", _premise(unsupported, query.lang))
+    if query.filtered_out:  # a comparison of two regulations with one outside the selection
+        return Decision("partial", _outside_filter([], query.filtered_out, corpus, query.lang))
     return Decision("grounded")

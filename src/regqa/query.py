@@ -164,6 +164,8 @@ class Query:
     # follow-up to a Chinese question ("What about the penalties?" is then mostly Chinese;
     # read as English, it fell below the English floor)
     search_lang: str = ""
+    # the turn says nothing but its article references ("What does Article 30 say?", "第三十条")
+    bare: bool = False
 
     @property
     def searched_in(self) -> str:
@@ -351,7 +353,9 @@ def _content_size(text: str) -> int:
         for stop in sorted(ZH_STOP, key=len, reverse=True):
             chars = chars.replace(stop, "")
         return len(chars) // 2
-    return len([t for t in en_terms(text) if t not in {"also", "then", "what", "about"}])
+    # (and the Chinese an English question quotes: "What is 大数据杀熟?" says something)
+    return (len([t for t in en_terms(text) if t not in {"also", "then", "what", "about"}])
+            + len("".join(CJK.findall(text))) // 2)
 
 
 def glossary_english(text: str, corpus: Corpus) -> list[str]:
@@ -370,15 +374,16 @@ def _in_english(text: str, corpus: Corpus) -> str:
     """The Chinese names of regulations and glossary terms in an English question replaced by
     their English ones ("Does 生成式人工智能服务管理暂行办法 apply to us?": the English retrievers read
     no Chinese)."""
-    for start, end, regulation_id in sorted(regulation_spans(text, corpus), reverse=True):
-        if CJK.search(text[start:end]):
-            title = corpus.regulation(regulation_id).short_title
-            text = f"{text[:start]} the {title} {text[end:]}"
+    # glossary terms first: a term may contain a regulation's name (深度合成服务提供者)
     pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
                    key=lambda pair: -len(pair[0]))
     for zh, english in pairs:
         if zh in text:
             text = text.replace(zh, f" {english} ")
+    for start, end, regulation_id in sorted(regulation_spans(text, corpus), reverse=True):
+        if CJK.search(text[start:end]):
+            title = corpus.regulation(regulation_id).short_title
+            text = f"{text[:start]} the {title} {text[end:]}"
     return " ".join(text.split())
 
 
@@ -468,9 +473,16 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
     short = _content_size(question) <= IN_CONTEXT_MAX
     # (e5 reads both languages, MiniLM English only: a mixed text is searched as Chinese)
     chinese_before = followup and short and previous is not None and previous.searched_in == "zh"
-    search_lang = "zh" if chinese_before else lang
+    # Chinese left in an English question after its names and terms are translated ("What is
+    # 大数据杀熟?") is read by e5, which reads both languages; the English models read none
+    search_lang = "zh" if chinese_before or (lang == "en" and CJK.search(own)) else lang
+    refs = find_article_refs(question, corpus)
+    rest = question
+    for ref in sorted({(r.start, r.end) for r in refs}, reverse=True):
+        rest = rest[:ref[0]] + " " + rest[ref[1]:]
+    bare = bool(refs) and _content_size(rest) <= 1  # "say", "是什么"
     return Query(
-        text=question, standalone=standalone, lang=lang, search_lang=search_lang,
+        text=question, standalone=standalone, lang=lang, search_lang=search_lang, bare=bare,
         regulations=regulations,
         named=tuple(named), topics=topics,
         references=tuple(_resolve(corpus, question, regulations if followup else ())),

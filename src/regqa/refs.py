@@ -34,7 +34,7 @@ from functools import lru_cache
 from .text import chinese_numeral
 
 MAX_RANGE = 50  # "Articles 1-1000" expands to at most this many numbers (plus its end)
-MAX_NUMBER = 999_999  # "Article 10000" is read, and is no article of any regulation
+MAX_NUMBER = 10**12  # "Article 10000000" is read, and is no article of any regulation
 NEAR_BEFORE = 12  # characters between a name and the reference that follows it
 
 UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -47,7 +47,7 @@ NUMBER_WORD = (rf"(?:(?:{'|'.join(TENS)})(?:[- ](?:{_ONES})(?![a-z]))?|"
 # A list item has at most three digits ("Article 5, 2023 edition" is not Article 2023); the
 # first number and a range's end may have four, so "Arts. 1-1000" is read (and checked) whole.
 EN_NUMBER = rf"(?:\d{{1,3}}(?![0-9])|{NUMBER_WORD})"
-EN_NUMBER_WIDE = rf"(?:\d{{1,6}}(?![0-9])|{NUMBER_WORD})"
+EN_NUMBER_WIDE = rf"(?:\d{{1,12}}(?![0-9])|{NUMBER_WORD})"
 # "article(s)", "art." / "arts." (period), "art"/"arts" only when a digit follows.
 EN_KEYWORD = r"(?:articles?|arts?\.|arts?(?=\s*\d))"
 EN_LIST = r"(?:\s*(?:,|;|&|\band\b|\bor\b)\s*)"
@@ -56,11 +56,11 @@ EN_REF = re.compile(
     rf"(?<![a-z0-9]){EN_KEYWORD}\s*{EN_NUMBER_WIDE}"
     rf"(?:{EN_LIST}(?:{EN_KEYWORD}\s*)?{EN_NUMBER}|{EN_RANGE}(?:{EN_KEYWORD}\s*)?{EN_NUMBER_WIDE})*")
 # "the 17th article of …"
-EN_ORDINAL = re.compile(r"(?<![a-z0-9])(\d{1,6})(?:st|nd|rd|th)\s+article(?![a-z])")
+EN_ORDINAL = re.compile(r"(?<![a-z0-9])(\d{1,12})(?:st|nd|rd|th)\s+article(?![a-z])")
 EN_PIECE = re.compile(rf"({EN_NUMBER_WIDE})|(-|–|—|~|\bto\b|\bthrough\b|\bthru\b)")
 
 ZH_DIGITS = "零〇一二两兩三四五六七八九十百"
-ZH_NUMBER = rf"(?:[{ZH_DIGITS}千]+|\d{{1,6}}(?![0-9]))"
+ZH_NUMBER = rf"(?:[{ZH_DIGITS}千]+|\d{{1,12}}(?![0-9]))"
 ZH_SEPARATOR = r"(?:\s*[、,，和及与與或至到~\-—–－]\s*)"
 ZH_REF = re.compile(
     rf"第\s*{ZH_NUMBER}(?:{ZH_SEPARATOR}第?\s*{ZH_NUMBER})*\s*[条條]"
@@ -128,7 +128,9 @@ def _names(corpus) -> tuple[tuple[str, str, bool], ...]:
 
 
 # an abbreviation names a regulation only right before an article: "AR Art. 24", "DS 第17条"
-BEFORE_ARTICLE = r"(?=\s*[,，]?\s*(?:arts?\b|articles?\b|第))"
+# ("AR第三方SDK" is augmented reality: 第 only with a number and 条 after it)
+BEFORE_ARTICLE = (r"(?=\s*[,，]?\s*(?:arts?\b|articles?\b|"
+                  r"第\s*[0-9零〇一二两兩三四五六七八九十百千]+\s*[条條]))")
 
 
 @lru_cache(maxsize=16)

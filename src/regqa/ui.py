@@ -323,7 +323,9 @@ def export_markdown(turns: list[dict], lang: str = "en") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_EXPORTS = Path(tempfile.gettempdir()) / "regqa-exports"
+# one folder per user, never shared: another user's (or an older, world-readable) folder
+# could be read or have its exports swapped
+_EXPORTS = Path(tempfile.gettempdir()) / f"regqa-exports-{getattr(os, 'getuid', lambda: 0)()}"
 
 
 def write_export(turns: list[dict], lang: str, root: Path | None = None) -> str | None:
@@ -333,14 +335,18 @@ def write_export(turns: list[dict], lang: str, root: Path | None = None) -> str 
         return None
     root = root or _EXPORTS
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if hasattr(os, "getuid") and root.stat().st_uid != os.getuid():
+        root = Path(tempfile.mkdtemp(prefix="regqa-exports-"))  # someone else's: not ours to use
+    root.chmod(0o700)
     cutoff = time.time() - 3600
     # Regression: the sweep looked for *.md at the top level while every export lives in a
     # folder of its own, so no conversation was ever deleted
-    for old in root.glob("*/regqa-conversation.md"):
+    for folder in root.iterdir():
         try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-                old.parent.rmdir()
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                for old in folder.iterdir():
+                    old.unlink()
+                folder.rmdir()
         except OSError:
             pass
     folder = root / uuid.uuid4().hex
