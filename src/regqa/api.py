@@ -12,10 +12,9 @@ from .calibration import read_calibration
 from .classifier import SourceClassifier, read_classifiers
 from .corpus import Corpus
 from .decision import Evidence, decide, strength
-from .errors import InputError
 from .index import IndexParts, open_index
 from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
-from .inputs import check_k, check_names, clean_history, clean_question
+from .inputs import check_choices, check_k, check_names, clean_history, clean_question
 from .models import Models
 from .query import Query, analyse
 from .ranker import Ranker, read_ranker
@@ -59,16 +58,9 @@ class RegQA:
     def _check_filters(self, k: int, regulations, kinds) -> tuple[int, list | None, list | None]:
         k = min(check_k(k), self.size)  # documented clamp: there are no more sources than this
         regulations = check_names(regulations, "regulations")
-        if regulations is not None:
-            unknown = [r for r in regulations if r not in self.corpus.regulation_ids]
-            if unknown:
-                raise InputError(f"unknown regulation id(s) {unknown}; choose from "
-                                 f"{', '.join(self.corpus.regulation_ids)}")
+        check_choices(regulations, self.corpus.regulation_ids, "regulation id(s)")
         kinds = check_names(kinds, "kinds")
-        if kinds is not None:
-            unknown = [kind for kind in kinds if kind not in KINDS]
-            if unknown:
-                raise InputError(f"unknown kind(s) {unknown}; choose from {', '.join(KINDS)}")
+        check_choices(kinds, KINDS, "kind(s)")
         return k, regulations, kinds
 
     def retriever(self, k: int = 5, regulations: Sequence[str] | None = None,

@@ -27,16 +27,13 @@ def _check_early(args) -> None:
     """Refuse a bad -k or regulation id before spending seconds loading models (reading the
     corpus alone is fast)."""
     from .api import load_corpus, project_root
-    from .errors import InputError
-    from .inputs import check_k
+    from .inputs import check_choices, check_k
 
     if getattr(args, "k", None) is not None:
         check_k(args.k)
     if getattr(args, "regulation", None):
         ids = load_corpus(args.corpus_dir or project_root() / "corpus").regulation_ids
-        unknown = [r for r in args.regulation if r not in ids]
-        if unknown:
-            raise InputError(f"unknown regulation id(s) {unknown}; choose from {', '.join(ids)}")
+        check_choices(args.regulation, ids, "regulation id(s)")
 
 
 def cmd_retrieve(args) -> int:

@@ -95,10 +95,18 @@ def clean_history(history: object) -> list | None:
     return list(history[-MAX_HISTORY_TURNS:])
 
 
+def check_choices(names: list[str] | None, choices: Sequence[str], what: str) -> None:
+    """InputError listing the valid choices when any of `names` is not one ("unknown
+    regulation id(s) ['bogus']; choose from …")."""
+    unknown = [name for name in names or () if name not in choices]
+    if unknown:
+        raise InputError(f"unknown {what} {unknown}; choose from {', '.join(choices)}")
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-__all__ = ["MAX_HISTORY_TURNS", "MAX_QUESTION_CHARS", "MAX_RAW_CHARS", "check_k",
-           "check_names", "clean_history", "clean_question", "clean_turn"]
+__all__ = ["MAX_HISTORY_TURNS", "MAX_QUESTION_CHARS", "MAX_RAW_CHARS", "check_choices",
+           "check_k", "check_names", "clean_history", "clean_question", "clean_turn"]

@@ -279,11 +279,11 @@ def _within(ref: Reference, regulations: Sequence[str]) -> Reference:
     return Reference(None, ref.article, "missing")
 
 
-def _resolve(corpus: Corpus, text: str, context: Sequence[str] = ()) -> list[Reference]:
-    """Article references of the text; a bare number takes the regulation of the
-    conversation (`context`) when there is exactly one ("and Article 5?")."""
+def _resolve(corpus: Corpus, refs: Sequence, context: Sequence[str] = ()) -> list[Reference]:
+    """The text's article references (`find_article_refs`) resolved; a bare number takes the
+    regulation of the conversation (`context`) when there is exactly one ("and Article 5?")."""
     out: list[Reference] = []
-    for ref in find_article_refs(text, corpus):
+    for ref in refs:
         if ref.regulation is None and len(context) == 1:
             ref = replace(ref, regulation=context[0])
         if ref.regulation is not None:
@@ -358,10 +358,16 @@ def _content_size(text: str) -> int:
             + len("".join(CJK.findall(text))) // 2)
 
 
+def _glossary_pairs(corpus: Corpus) -> list[tuple[str, str]]:
+    """(Chinese form, English term) of every glossary term, longest Chinese first, so that a
+    term is matched before a shorter one inside it."""
+    return sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
+                  key=lambda pair: -len(pair[0]))
+
+
 def glossary_english(text: str, corpus: Corpus) -> list[str]:
     """English glossary terms whose Chinese form occurs in the text (longest match first)."""
-    pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
-                   key=lambda pair: -len(pair[0]))
+    pairs = _glossary_pairs(corpus)
     found, rest = [], text
     for zh, english in pairs:
         if zh in rest:
@@ -375,8 +381,7 @@ def _in_english(text: str, corpus: Corpus) -> str:
     their English ones ("Does 生成式人工智能服务管理暂行办法 apply to us?": the English retrievers read
     no Chinese)."""
     # glossary terms first: a term may contain a regulation's name (深度合成服务提供者)
-    pairs = sorted(((zh, term.english) for term in corpus.glossary for zh in term.chinese if zh),
-                   key=lambda pair: -len(pair[0]))
+    pairs = _glossary_pairs(corpus)
     for zh, english in pairs:
         if zh in text:
             text = text.replace(zh, f" {english} ")
@@ -451,12 +456,13 @@ def _without_regulations(text: str, corpus: Corpus) -> str:
 
 def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool) -> Query:
     named = regulation_mentions(question, corpus)
+    refs = find_article_refs(question, corpus)
     size = _content_size(question)
     followup = previous is not None and (
         forced
         or bool(STRONG_FOLLOW_UP.search(question))
         or (bool(WEAK_FOLLOW_UP.search(question)) and size <= 2)
-        or (not named and not find_article_refs(question, corpus) and size <= 1))
+        or (not named and not refs and size <= 1))
     lang = "zh" if is_chinese(question) else "en"
     # an English question quoting a Chinese title or term is searched with their English names
     own = _in_english(question, corpus) if lang == "en" and CJK.search(question) else question
@@ -470,13 +476,12 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
     if len(topics) < 2 and ALL_REGULATIONS.search(standalone):
         topics = tuple(corpus.regulation_ids)
     commentators = _commentators(question, corpus, "commentary" in intents)
-    short = _content_size(question) <= IN_CONTEXT_MAX
     # (e5 reads both languages, MiniLM English only: a mixed text is searched as Chinese)
-    chinese_before = followup and short and previous is not None and previous.searched_in == "zh"
+    chinese_before = (followup and size <= IN_CONTEXT_MAX and previous is not None
+                      and previous.searched_in == "zh")
     # Chinese left in an English question after its names and terms are translated ("What is
     # 大数据杀熟?") is read by e5, which reads both languages; the English models read none
     search_lang = "zh" if chinese_before or (lang == "en" and CJK.search(own)) else lang
-    refs = find_article_refs(question, corpus)
     rest = question
     for ref in sorted({(r.start, r.end) for r in refs}, reverse=True):
         rest = rest[:ref[0]] + " " + rest[ref[1]:]
@@ -485,7 +490,7 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         text=question, standalone=standalone, lang=lang, search_lang=search_lang, bare=bare,
         regulations=regulations,
         named=tuple(named), topics=topics,
-        references=tuple(_resolve(corpus, question, regulations if followup else ())),
+        references=tuple(_resolve(corpus, refs, regulations if followup else ())),
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,

@@ -171,17 +171,14 @@ class HybridRetriever(BaseRetriever):
         # searched in the conversation's regulation (named, or that of the previous turn's best
         # article), fused as an equal with the reading in context, whose words are mostly the
         # first turn's. Fixed lengths, so a longer k only appends.
-        fixed = self._with_k(ASPECT_DEPTH)
         regulations = list(query.regulations) or [
-            h.regulation for h in fixed._with_k(1).search(query.previous) if h.regulation]
+            h.regulation for h in self._with_k(1).search(query.previous) if h.regulation]
         if self.regulations is not None:
             regulations = [r for r in regulations if r in self.regulations]
         if not regulations:
             return self._search_turn(query)
-        base = fixed._search_turn(query)
-        alone = HybridRetriever(self.corpus, self.parts, ASPECT_DEPTH, regulations, self.kinds,
-                                self.settings, self.ranker, self.classifiers, self.embeddings)
-        own = alone._search(query.aspect.within(regulations))
+        base = self._with_k(ASPECT_DEPTH)._search_turn(query)
+        own = self._with_k(ASPECT_DEPTH, regulations)._search(query.aspect.within(regulations))
         fused = reciprocal_rank_fusion([[h.source_id for h in base], [h.source_id for h in own]])
         by_id = {h.source_id: h for h in own} | {h.source_id: h for h in base}
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
@@ -212,9 +209,11 @@ class HybridRetriever(BaseRetriever):
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
         return self._padded(hits, query)
 
-    def _with_k(self, k: int) -> HybridRetriever:
-        return HybridRetriever(self.corpus, self.parts, k, self.regulations, self.kinds,
-                               self.settings, self.ranker, self.classifiers, self.embeddings)
+    def _with_k(self, k: int, regulations: Sequence[str] | None = None) -> HybridRetriever:
+        """This retriever with another k (and, if given, other regulations)."""
+        return HybridRetriever(self.corpus, self.parts, k, regulations or self.regulations,
+                               self.kinds, self.settings, self.ranker, self.classifiers,
+                               self.embeddings)
 
     def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
