@@ -1,6 +1,6 @@
 import pytest
 
-from regqa.text import counterpart, figures, paragraph_units, units
+from regqa.text import counterpart, figures, paragraph_units, units, unset_figures
 
 ZH = "第六条 提供者应当做到：\n\n（一）甲；\n\n（二）乙。\n\n丙。丁。"
 EN = "Providers shall:\n\n(1) A;\n\n(2) B.\n\nC. D."
@@ -26,13 +26,25 @@ def test_counterpart_falls_back_to_the_paragraph_when_sentences_do_not_pair():
 
 def test_figures_are_read_with_their_units_in_both_languages():
     assert figures("算法备案要在三十个工作日内完成，罚五十万吗？") == [
-        ("三十个工作日", 30.0, "day", 6), ("五十万", 500000.0, "yuan", 17)]
+        ("三十个工作日", 30.0, "working_day", 6), ("五十万", 500000.0, "yuan", 17)]
     assert [f[:3] for f in figures("处一万元以上十万元以下罚款，日志留存不少于六个月")] == [
         ("一万元", 10000.0, "yuan"), ("十万元", 100000.0, "yuan"), ("六个月", 6.0, "month")]
     assert [f[:3] for f in figures("within twenty-four hours, RMB 500,000, a 30-day window")] == [
         ("twenty-four hours", 24.0, "hour"), ("RMB 500,000", 500000.0, "yuan"),
         ("30-day", 30.0, "day")]
     assert [f[:3] for f in figures("罚款10,000元")] == [("10,000元", 10000.0, "yuan")]
+
+
+def test_calendar_days_are_not_set_by_working_days():
+    # Regression (fourth review): "算法备案需要在上线前30天提交" passed the premise check because
+    # the filing article's "三十个工作日" was read as the same thirty days
+    article = "材料齐全的，应当在三十个工作日内予以备案。Filed within thirty working days."
+    assert unset_figures([("30天", 30.0, "day"), ("30 days", 30.0, "day")], [article]) == [
+        "30天", "30 days"]
+    assert unset_figures([("30个工作日", 30.0, "working_day"),
+                          ("30 business days", 30.0, "working_day")], [article]) == []
+    assert [f[2] for f in figures("30个工作日、30 business days、30天")] == [
+        "working_day", "day", "working_day"]
 
 
 def test_dates_article_numbers_counts_and_spans_are_not_figures():

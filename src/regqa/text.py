@@ -179,7 +179,8 @@ def zh_number(n: int) -> str:
 
 
 # -- figures: durations, ages, sums and shares written in a text ------------------------------
-ZH_UNITS = {"工作日": "day", "天": "day", "日": "day", "小时": "hour", "钟头": "hour",
+# a working day is its own unit: "30天" is not set by "三十个工作日" (AR Art. 25)
+ZH_UNITS = {"工作日": "working_day", "天": "day", "日": "day", "小时": "hour", "钟头": "hour",
             "星期": "week", "周": "week", "月": "month", "年": "year", "周岁": "age", "岁": "age",
             "元": "yuan", "%": "percent", "％": "percent"}
 ZH_FIGURE = re.compile(
@@ -193,7 +194,7 @@ EN_WORDS = {w: i for i, w in enumerate(["zero", *EN_ONES, "ten", "eleven", "twel
                                                          ("forty", 40), ("sixty", 60))
                       for i, o in enumerate(EN_ONES)} | {
     "twenty": 20, "thirty": 30, "forty": 40, "sixty": 60, "ninety": 90}
-EN_UNITS = {"working day": "day", "business day": "day", "day": "day", "hour": "hour",
+EN_UNITS = {"working day": "working_day", "business day": "working_day", "day": "day", "hour": "hour",
             "week": "week", "month": "month", "year": "year", "yuan": "yuan", "rmb": "yuan",
             "percent": "percent", "per cent": "percent"}
 EN_FIGURE = re.compile(
