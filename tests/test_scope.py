@@ -1,4 +1,3 @@
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -272,52 +271,3 @@ def test_the_refusal_reason_reads_without_nested_parentheses(fake_qa):
         reason = OUTSIDE_ZH if "机器人" in question else OUTSIDE
         assert f"（{reason}）" in text or f"({reason})" in text
         assert not any(mark in reason for mark in "（）()")
-
-
-def test_the_certainty_threshold_lets_every_in_scope_follow_up_keep_its_second_reading():
-    from regqa.scope import fit_certain
-
-    assert fit_certain([0.2, 0.7, 0.4], threshold=0.5) == 0.7
-    assert fit_certain([0.1], threshold=0.5) == 0.5  # never below the model's own threshold
-    assert fit_certain([], threshold=0.5) == 1.0  # nothing to fit on: never certain
-
-
-def test_a_verdict_is_certain_only_above_the_certainty_threshold():
-    model = replace(words_model({"tax": 1.0}, dims=2), certain=0.8)
-    # "tax" alone: logistic(1.0) = 0.73, out of scope but not certainly; twice: logistic(1) too
-    assert model.verdict([0.0, 0.0], ["tax"]) == (True, False)
-    sure = replace(model, weights=np.array([0.0, 0.0, 2.0]))  # logistic(2.0) = 0.88
-    assert sure.verdict([0.0, 0.0], ["tax"]) == (True, True)
-    assert sure.verdict([0.0, 0.0], ["robot"]) == (False, False)
-
-
-def test_the_certainty_threshold_is_stored_and_an_older_file_is_never_certain(tmp_path):
-    corpus = corpus_with(("机器人坏了要退款吗？",))
-    model = ScopeModel(("robot", "tax"), np.ones(2), np.zeros(4), 0.0, 0.5, certain=0.9)
-    write_scope(tmp_path, MANIFEST, corpus, TOKENIZER, {"zh": model})
-    assert read_scope(tmp_path, MANIFEST, corpus, TOKENIZER)["zh"].certain == pytest.approx(0.9)
-    arrays = read_arrays(tmp_path / "scope.npz")
-    write_arrays(tmp_path / "scope.npz", arrays | {"zh_bias_threshold": np.array([0.0, 0.5])})
-    assert read_scope(tmp_path, MANIFEST, corpus, TOKENIZER)["zh"].certain == 1.0
-
-
-def test_a_certain_refusal_is_final_even_below_the_floor(fake_qa):
-    query = fake_qa.analyse("Must sellers refund a broken toy robot?")
-    hits = fake_qa.retrieve(query, k=3)
-    closed = Evidence(en=1.01, zh=1.01)
-    assert decide(query, hits, fake_qa.corpus, closed, outside=True, certain=True) == Decision(
-        "no_match", OUTSIDE)
-    assert decide(query, hits, fake_qa.corpus, closed, outside=True).too_weak
-
-
-def test_a_short_turn_certainly_out_of_scope_is_not_read_again_in_context(fake_qa):
-    # Regression: "备案要交钱吗" after a filing question was refused alone, then answered from
-    # the filing article when read with the question before it
-    words = {"tax": 3.0, "refund": -6.0}
-    unsure = with_scope(fake_qa, {"en": words_model(words)})
-    turn = "Any tax forms?"
-    assert unsure.analyse(turn, REFUND).in_context is not None
-    assert unsure.ask(turn, history=REFUND).status == "grounded"  # re-read with the refund
-    sure = with_scope(fake_qa, {"en": replace(words_model(words), certain=0.9)})
-    answer = sure.ask(turn, history=REFUND)
-    assert (answer.status, answer.reason) == ("no_match", OUTSIDE)

@@ -102,9 +102,8 @@ class RegQA:
         retriever = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings)
         query = query.within(sorted(retriever.regulations or ()))
         hits = retriever.search(query)
-        outside, certain = self.scope_verdict(query, embeddings)
-        decision = decide(query, hits, self.corpus, self.evidence, outside=outside,
-                          certain=certain)
+        decision = decide(query, hits, self.corpus, self.evidence,
+                          outside=self.outside(query, embeddings))
         if decision.too_weak and query.in_context is not None:
             # too little alone, but it may continue the conversation: search it as a follow-up.
             # An unrelated short question ("How do I bake bread?") then gets the previous
@@ -124,11 +123,7 @@ class RegQA:
         return synthesise(self.llm, offline, self.corpus)
 
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
-        """Whether the scope model judges the question out of scope (False without one)."""
-        return self.scope_verdict(query, embeddings)[0]
-
-    def scope_verdict(self, query: Query, embeddings: dict | None = None) -> tuple[bool, bool]:
-        """(out of scope, certainly so) by the scope model; (False, False) without one. It
+        """Whether the scope model judges the question out of scope (False without one). It
         reads what retrieval read, a follow-up with the turn before it: judged by its own
         words, follow-ups won development but refused 9 more of 96 held-out in-scope
         follow-ups ("要公示吗？", eval/analysis.md). The model is the one of the language of
@@ -138,11 +133,11 @@ class RegQA:
         lang = query.searched_in  # the language retrieval read `text` in
         model = self.scope.get(lang)
         if model is None or not text.strip():
-            return False, False
+            return False
         vector = (embeddings or {}).get((lang, text))
         if vector is None:
             vector = self.parts.embedder(lang).get_query_embedding(text)
-        return model.verdict(vector, scope_tokens(self.parts.bm25_zh.tokenizer, text))
+        return model.outside(vector, scope_tokens(self.parts.bm25_zh.tokenizer, text))
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,

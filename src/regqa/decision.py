@@ -149,11 +149,9 @@ def _premise(unsupported: Sequence[str], lang: str) -> str:
 
 
 def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
-           outside: bool = False, certain: bool = False) -> Decision:
+           outside: bool = False) -> Decision:
     """`outside`: the scope model judged the question out of scope (scope.py). It refuses
-    only what no rule, lookup or reference has decided, like the floor. `certain`: it is sure
-    of it, and the refusal is final (not `too_weak`, so a short turn is not read again in the
-    conversation's context)."""
+    only what no rule, lookup or reference has decided, like the floor."""
     if query.out_of_scope:
         return Decision("no_match", query.out_of_scope)
     zh = query.lang == "zh"
@@ -197,8 +195,6 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")
-    if certain:
-        return Decision("no_match", OUTSIDE_ZH if zh else OUTSIDE)
     if strength(hits) < evidence.floor(query.searched_in):  # the similarity's language
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
     if outside:

@@ -68,9 +68,6 @@ class ScopeModel:
     weights: np.ndarray  # embedding dimensions, then one per word
     bias: float
     threshold: float  # probability of being out of scope above which a question is refused
-    # above this, a short turn is refused without a second reading in the conversation's
-    # context: "备案要交钱吗" after a filing question was answered from the filing article
-    certain: float = 1.0
     vocabulary: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,7 +75,7 @@ class ScopeModel:
             raise ValueError(f"{len(self.words)} words, {len(self.idf)} idf values and "
                              f"{len(self.weights)} weights do not fit together")
         if not (np.isfinite(self.weights).all() and np.isfinite(self.idf).all()
-                and np.isfinite([self.bias, self.threshold, self.certain]).all()):
+                and np.isfinite([self.bias, self.threshold]).all()):
             raise ValueError("its weights or threshold are not finite numbers")
         object.__setattr__(self, "vocabulary", {w: i for i, w in enumerate(self.words)})
 
@@ -95,18 +92,6 @@ class ScopeModel:
 
     def outside(self, vector: Sequence[float], tokens: Sequence[str]) -> bool:
         return self.probability(vector, tokens) > self.threshold
-
-    def verdict(self, vector: Sequence[float], tokens: Sequence[str]) -> tuple[bool, bool]:
-        """(out of scope, certainly so: not to be read again in the conversation's context)."""
-        p = self.probability(vector, tokens)
-        return p > self.threshold, p > max(self.certain, self.threshold)
-
-
-def fit_certain(probabilities: Sequence[float], threshold: float) -> float:
-    """The certainty threshold: the highest probability among in-scope development follow-ups
-    that are read again in context (none of them may lose that second reading), never below
-    the model's own threshold; 1.0 (never) without any."""
-    return max([threshold, *probabilities]) if len(probabilities) else 1.0
 
 
 def _fit_once(vectors: np.ndarray, tokens: Sequence[Sequence[str]], outside: np.ndarray,
@@ -158,7 +143,7 @@ def write_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer,
         arrays[f"{lang}_words"] = np.array(model.words)
         arrays[f"{lang}_idf"] = model.idf.astype(np.float32)
         arrays[f"{lang}_weights"] = model.weights.astype(np.float32)
-        arrays[f"{lang}_bias_threshold"] = np.array([model.bias, model.threshold, model.certain])
+        arrays[f"{lang}_bias_threshold"] = np.array([model.bias, model.threshold])
     return write_fitted(Path(index_dir) / FILE, _fingerprint(manifest, corpus, tokenizer), arrays)
 
 
@@ -172,13 +157,10 @@ def read_scope(index_dir: str | Path, manifest, corpus: Corpus, tokenizer, log=N
         for lang in LANGS:
             if f"{lang}_words" not in data:
                 continue
-            # [bias, threshold] before the certainty threshold was added: never certain
-            bias, threshold, certain = (*(float(x) for x in data[f"{lang}_bias_threshold"]),
-                                        1.0)[:3]
+            bias, threshold = (float(x) for x in data[f"{lang}_bias_threshold"])
             out[lang] = ScopeModel(tuple(str(w) for w in data[f"{lang}_words"]),
                                    data[f"{lang}_idf"].astype(np.float64),
-                                   data[f"{lang}_weights"].astype(np.float64), bias, threshold,
-                                   certain)
+                                   data[f"{lang}_weights"].astype(np.float64), bias, threshold)
             dims = manifest.multilingual_dims if lang == "zh" else manifest.embedding_dims
             if out[lang].dims != dims:
                 raise ValueError(f"its {lang} model reads {out[lang].dims} dimensions, the "

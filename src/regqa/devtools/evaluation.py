@@ -63,9 +63,6 @@ SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-
               "dev-review-4.jsonl",
               "dev-followups.jsonl", "dev-scope-2.jsonl", "dev-scope-3.jsonl", "dev-scope-4.jsonl",
               "dev-scope-5.jsonl")
-# the scope model's certainty threshold: in-scope follow-ups read again in context. The
-# second file is not in SCOPE_SETS, so its turns are out of the model's sample
-CERTAINTY_SETS = ("dev-followups.jsonl", "dev-followups-2.jsonl")
 
 
 @dataclass(frozen=True)
@@ -555,25 +552,6 @@ def fit_scope_models(qa, paths: Sequence[Path], log=print) -> dict[str, ScopeMod
     return models
 
 
-def fit_certainty(qa, models: dict[str, ScopeModel], paths: Sequence[Path]
-                  ) -> dict[str, ScopeModel]:
-    """Each model with its certainty threshold: no in-scope development follow-up that has a
-    reading in context may lose it (scope.fit_certain)."""
-    from ..scope import fit_certain, scope_tokens
-
-    tokenizer = qa.parts.bm25_zh.tokenizer
-    seen: dict[str, list[float]] = {lang: [] for lang in models}
-    for q in (q for path in paths for q in load_questions(path, qa.corpus)):
-        query = qa.analyse(q.question, history_of(q))
-        if not q.gold or query.in_context is None or query.searched_in not in models:
-            continue
-        text, lang = query.standalone, query.searched_in
-        vector = qa.parts.embedder(lang).get_query_embedding(text)
-        seen[lang].append(models[lang].probability(vector, scope_tokens(tokenizer, text)))
-    return {lang: replace(model, certain=fit_certain(seen[lang], model.threshold))
-            for lang, model in models.items()}
-
-
 def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
              calibrate_from: Sequence[Path] = (), index_dir: Path | None = None,
              log=print) -> dict:
@@ -593,19 +571,14 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
         from ..scope import BUDGET, read_scope, write_scope
 
         scope_files = [calibrate_from[0].parent / name for name in SCOPE_SETS]
-        certainty_files = [calibrate_from[0].parent / name for name in CERTAINTY_SETS]
-        models = fit_certainty(qa, fit_scope_models(qa, scope_files), certainty_files)
         path = write_scope(index_dir, qa.parts.manifest, qa.corpus, qa.parts.bm25_zh.tokenizer,
-                           models, f"fitted on {', '.join(p.name for p in scope_files)} and "
+                           fit_scope_models(qa, scope_files), f"fitted on {', '.join(p.name for p in scope_files)} and "
                            f"the search aids; refuses at most {BUDGET} of the development "
-                           "in-scope questions the floor lets through (5-fold CV); certain "
-                           "above the highest probability of an in-scope follow-up of "
-                           f"{', '.join(CERTAINTY_SETS)} read again in context")
+                           "in-scope questions the floor lets through (5-fold CV)")
         # read back, so the evaluation runs the stored (float32) model users get
         qa.scope = read_scope(index_dir, qa.parts.manifest, qa.corpus, qa.parts.bm25_zh.tokenizer)
         log(f"scope model written to {path}: thresholds "
-            + ", ".join(f"{lang} {m.threshold:.3f} (certain {m.certain:.3f})"
-                        for lang, m in qa.scope.items()))
+            + ", ".join(f"{lang} {m.threshold:.3f}" for lang, m in qa.scope.items()))
     seen: dict[str, str] = {}
     for path, role, _ in files:
         for q in load_questions(path, qa.corpus):
