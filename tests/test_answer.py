@@ -245,3 +245,16 @@ def test_the_chat_shows_a_comparison_as_the_table_the_text_has(qa):
     table = [line for line in answer.text.splitlines() if line.startswith("|")]
     assert table and table == [line for line in answer.markdown().splitlines()
                                if line.startswith("|")]
+
+
+def test_a_follow_ups_own_words_count_twice_in_choosing_the_lead(fake_qa):
+    # Regression (fourth review): "音频呢？" after a question on labelling led with the
+    # article's lead-in, which shares more words with the first turn than the audio item does
+    history = [{"role": "user", "content": "What must the conspicuous label on toy robots show?"}]
+    query = fake_qa.analyse("And the age range?", history)
+    text = ("The conspicuous label on toy robots shall show the battery type. "
+            "It shall also show the age range.")
+    scored = fake_qa.answerer.unit_scores(query, text, "en")
+    assert [round(score, 2) for score, _ in scored] == [4.5, 6.44]  # 3.22 for age and range, twice
+    alone = fake_qa.analyse("What must the conspicuous label on toy robots show and the age range?")
+    assert [round(s, 2) for s, _ in fake_qa.answerer.unit_scores(alone, text, "en")] == [4.5, 3.22]

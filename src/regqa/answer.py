@@ -112,15 +112,25 @@ class Answerer:
     # -- evidence ----------------------------------------------------------------------------
     def unit_scores(self, query: Query, text: str, lang: str) -> list[tuple[float, str]]:
         """(score, unit) for each quotable unit of `text`: idf-weighted overlap with the
-        question's terms (Chinese words for Chinese text, English terms otherwise)."""
+        question's terms (Chinese words for Chinese text, English terms otherwise). A
+        follow-up's own words count twice: read with the turn before it, that turn's words
+        outnumber them, and "音频呢？" after a question on labelling led with the lead-in."""
+        same = query.lang == lang
         if lang == "zh":
             wanted = set(self._zh(query.standalone))
             idf, tokenize = self._idf_zh, self._zh
         else:
-            source = query.standalone if query.lang == "en" else " ".join(query.glossary_en)
+            source = query.standalone if same else " ".join(query.glossary_en)
             wanted = set(en_terms(source))
             idf, tokenize = self._idf_en, en_terms
-        return [(sum(idf.get(t, 0.0) for t in wanted & set(tokenize(u))), u) for u in units(text)]
+        own = set(tokenize(query.text)) if query.followup and same else set()
+
+        def score(unit: str) -> float:
+            found = set(tokenize(unit))
+            return sum(idf.get(t, 0.0) for t in wanted & found) + sum(
+                idf.get(t, 0.0) for t in own & found)
+
+        return [(score(u), u) for u in units(text)]
 
     def citation(self, number: int, query: Query, hit: Hit) -> Citation:
         """The [number] citation of a chosen source: an article's best units in the
