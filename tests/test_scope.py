@@ -271,3 +271,15 @@ def test_the_refusal_reason_reads_without_nested_parentheses(fake_qa):
         reason = OUTSIDE_ZH if "机器人" in question else OUTSIDE
         assert f"（{reason}）" in text or f"({reason})" in text
         assert not any(mark in reason for mark in "（）()")
+
+
+def test_the_answer_is_built_from_the_reading_in_context_when_the_turn_alone_is_refused(fake_qa):
+    # the eval's leading-unit count reads this too: it scored the turn alone, which the
+    # answer had set aside
+    qa = with_scope(fake_qa, {"en": words_model({"tax": 3.0, "refund": -6.0})})
+    query = qa.analyse("Any tax forms?", REFUND)
+    assert query.in_context is not None
+    reading, hits, decision = qa.read(query)
+    assert reading == query.in_context and decision.status == "grounded"
+    alone = qa.analyse("Any tax forms?")
+    assert qa.read(alone)[0] == alone and qa.read(alone)[2].reason == OUTSIDE

@@ -11,7 +11,7 @@ from .answer import Answer, Answerer
 from .calibration import read_calibration
 from .classifier import SourceClassifier, read_classifiers
 from .corpus import Corpus
-from .decision import Evidence, decide, strength
+from .decision import Decision, Evidence, decide, strength
 from .index import IndexParts, open_index
 from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
 from .inputs import check_choices, check_k, check_names, clean_history, clean_question
@@ -98,18 +98,7 @@ class RegQA:
 
     def answer(self, query: Query, regulations: Sequence[str] | None = None) -> Answer:
         """The answer to an analysed question (what `ask` returns)."""
-        embeddings: dict = {}
-        retriever = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings)
-        query = query.within(sorted(retriever.regulations or ()))
-        hits = retriever.search(query)
-        decision = decide(query, hits, self.corpus, self.evidence,
-                          outside=self.outside(query, embeddings))
-        if decision.too_weak and query.in_context is not None:
-            # too little alone, but it may continue the conversation: search it as a follow-up.
-            # An unrelated short question ("How do I bake bread?") then gets the previous
-            # subject's article; requiring that article among the turn's own hits won on
-            # development but lost three follow-ups held-out (eval/analysis.md), so it is not here
-            return self.answer(query.in_context, regulations)
+        query, hits, decision = self.read(query, regulations)
         relevance = strength(hits)
         found = {h.source_id for h in hits}
         missing = [s for s in decision.lookup if s not in found]
@@ -121,6 +110,24 @@ class RegQA:
         from .llm import synthesise
 
         return synthesise(self.llm, offline, self.corpus)
+
+    def read(self, query: Query, regulations: Sequence[str] | None = None
+             ) -> tuple[Query, list[Hit], Decision]:
+        """The reading the answer is built from, its hits and the decision: the turn's own,
+        or, when that finds too little, the turn read in the conversation's context."""
+        embeddings: dict = {}
+        retriever = self.retriever(ASK_DEPTH, regulations, embeddings=embeddings)
+        query = query.within(sorted(retriever.regulations or ()))
+        hits = retriever.search(query)
+        decision = decide(query, hits, self.corpus, self.evidence,
+                          outside=self.outside(query, embeddings))
+        if decision.too_weak and query.in_context is not None:
+            # too little alone, but it may continue the conversation: search it as a follow-up.
+            # An unrelated short question ("How do I bake bread?") then gets the previous
+            # subject's article; requiring that article among the turn's own hits won on
+            # development but lost three follow-ups held-out (eval/analysis.md), so it is not here
+            return self.read(query.in_context, regulations)
+        return query, hits, decision
 
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
         """Whether the scope model judges the question out of scope (False without one). It

@@ -392,7 +392,9 @@ def lead_accuracy(qa, questions: Sequence[Question], labels: dict) -> dict:
         if len(found) != row["units"]:
             stale += 1
             continue
-        lead = qa.answerer.citation(1, qa.analyse(q.question, history_of(q)), hit).lead
+        # the reading the answer is built from: a short turn may be read again in context
+        query = qa.read(qa.analyse(q.question, history_of(q)))[0]
+        lead = qa.answerer.citation(1, query, hit).lead
         right[row["lang"]].append(lead in found and found.index(lead) in row["best"])
     return {"right": right["en"] + right["zh"], "zh": right["zh"], "en": right["en"],
             "stale": stale}
