@@ -258,3 +258,15 @@ def test_a_follow_ups_own_words_count_twice_in_choosing_the_lead(fake_qa):
     assert [round(score, 2) for score, _ in scored] == [4.5, 6.44]  # 3.22 for age and range, twice
     alone = fake_qa.analyse("What must the conspicuous label on toy robots show and the age range?")
     assert [round(s, 2) for s, _ in fake_qa.answerer.unit_scores(alone, text, "en")] == [4.5, 3.22]
+
+
+def test_an_english_follow_ups_chinese_term_counts_twice_in_english(fake_qa):
+    # Regression (review of this change): "And 显著标识?" was scored by its raw words, which
+    # hold no English term, so the lead-in kept the lead that "And conspicuous label?" lost
+    history = [{"role": "user", "content": "What must toy robots show for the age range?"}]
+    text = "Toy robots shall show the age range. They shall carry a conspicuous label."
+    typed = fake_qa.analyse("And conspicuous label?", history)
+    quoted = fake_qa.analyse("And 显著标识?", history)
+    assert quoted.own == "And conspicuous label ?" and typed.own == ""
+    scores = [fake_qa.answerer.unit_scores(q, text, "en") for q in (typed, quoted)]
+    assert scores[0] == scores[1] and scores[0][1][0] > scores[0][0][0]

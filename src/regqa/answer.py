@@ -123,7 +123,7 @@ class Answerer:
             source = query.standalone if same else " ".join(query.glossary_en)
             wanted = set(en_terms(source))
             idf, tokenize = self._idf_en, en_terms
-        own = set(tokenize(query.text)) if query.followup and same else set()
+        own = set(tokenize(query.own or query.text)) if query.followup and same else set()
 
         def score(unit: str) -> float:
             found = set(tokenize(unit))

@@ -148,6 +148,9 @@ class Query:
     out_of_scope: str | None = None  # why the corpus cannot answer it, if it cannot
     # durations, ages, sums the turn states ("三年", "RMB 500,000"): (as written, value, unit)
     figures: tuple[tuple[str, float, str], ...] = ()
+    # the turn's own words as searched: an English turn's Chinese terms in English ("And
+    # 技术支持者?" is "And technical supporter?"); empty when that is `text`
+    own: str = ""
     # In a conversation, a short turn not read as a follow-up, read as one ("要公示吗？" after
     # a question about filing): retrieval fuses both readings, and the answer falls back to
     # this one when the turn alone finds too little
@@ -487,7 +490,8 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         rest = rest[:ref[0]] + " " + rest[ref[1]:]
     bare = bool(refs) and _content_size(rest) <= 1  # "say", "是什么"
     return Query(
-        text=question, standalone=standalone, lang=lang, search_lang=search_lang, bare=bare,
+        text=question, own="" if own == question else own, standalone=standalone, lang=lang,
+        search_lang=search_lang, bare=bare,
         regulations=regulations,
         named=tuple(named), topics=topics,
         references=tuple(_resolve(corpus, refs, regulations if followup else ())),

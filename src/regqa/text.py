@@ -207,7 +207,7 @@ SCALE = {"万": 10_000, "k": 1_000, "thousand": 1_000, "million": 1_000_000}
 
 def figures(text: str) -> list[tuple[str, float, str, int]]:
     """(as written, value, unit, where) for each duration, age, sum of money or share in
-    `text`: "三十个工作日" -> 30 day, "一万元" -> 10000 yuan, "RMB 500,000" -> 500000 yuan,
+    `text`: "三十个工作日" -> 30 working_day, "一万元" -> 10000 yuan, "RMB 500,000" -> 500000 yuan,
     "48 hours" -> 48 hour. A bare number ("Article 17", "1,000 users") is not a figure, nor is a
     date ("2023年", "8月15日") or a span ("两三个月"). "五十万" with no unit is a sum right
     after a word for a fine ("罚五十万")."""
