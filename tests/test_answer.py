@@ -93,6 +93,18 @@ def test_a_chinese_question_is_answered_in_chinese_quoting_the_official_text(toy
                                   "\n\n《玩具机器人规定》第三条：\n\n> *English (unofficial):* Sellers shall")
 
 
+def test_an_english_answer_gives_the_official_chinese_beneath_our_unofficial_english(toy_qa):
+    # Regression (fifth review): English answers quoted regqa's own translation as if it were
+    # the law, with no Chinese and no word that the translation is unofficial
+    from regqa.answer import UNOFFICIAL_EN
+
+    answer = toy_qa.ask("How long does a seller have to refund a broken toy robot?")
+    assert answer.citations[0].hit.source_id == "toy-2024#3"
+    assert answer.text.splitlines()[-5:] == [
+        "Toy Robot Provisions, Art. 3:", "",
+        "> *Official Chinese:* 玩具机器人损坏的，销售者应当在十四日内退款。", "", UNOFFICIAL_EN]
+
+
 def test_the_closing_date_article_is_not_cited_unless_dates_are_asked(qa):
     answer = qa.ask("Do generative AI providers have to label generated images?")
     assert "genai-2023#24" not in [c.hit.source_id for c in answer.citations]
@@ -199,7 +211,7 @@ def test_the_lead_is_the_first_best_unit_and_a_lead_in_loses_only_when_nothing_m
 
 def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):
     # Regression: the leading item was removed from the quotes, leaving a gap in the list
-    from regqa.answer import Answer, Citation, render
+    from regqa.answer import UNOFFICIAL_EN, Answer, Citation, render
 
     hit = fake_qa.retriever(k=5).hits_for(["toy-2024#2"])[0]
     listed = ("Labels shall state:", "(1) the battery;", "(2) the age range.")
@@ -207,7 +219,7 @@ def test_an_answer_led_by_an_item_still_quotes_its_whole_list(fake_qa):
     assert render(answer).splitlines() == [
         "Under Toy Robot Provisions, Art. 2: (2) the age range. [1]", "",
         "Toy Robot Provisions, Art. 2:", "", "> Labels shall state: [1]", "",
-        "> (1) the battery; [1]", "", "> (2) the age range. [1]"]
+        "> (1) the battery; [1]", "", "> (2) the age range. [1]", "", UNOFFICIAL_EN]
 
 
 def test_a_regulation_heading_is_printed_only_over_quotes(fake_qa):
@@ -215,7 +227,7 @@ def test_a_regulation_heading_is_printed_only_over_quotes(fake_qa):
     # lead had already quoted its one-sentence article
     from dataclasses import replace
 
-    from regqa.answer import Answer, Citation, render
+    from regqa.answer import UNOFFICIAL_EN, Answer, Citation, render
 
     toy = fake_qa.retriever(k=5).hits_for(["toy-2024#3"])[0]
     kite = replace(toy, source_id="kite-2024#2", regulation="kite-2024", label="Kite, Art. 2",
@@ -225,7 +237,7 @@ def test_a_regulation_heading_is_printed_only_over_quotes(fake_qa):
                                           Citation(2, kite, ("Kites fly.",))))
     assert render(answer).splitlines() == [
         f"Under Toy Robot Provisions, Art. 3: {one} [1]", "", "**Kite Provisions**", "",
-        "Kite, Art. 2:", "", "> Kites fly. [2]"]
+        "Kite, Art. 2:", "", "> Kites fly. [2]", "", UNOFFICIAL_EN]
 
 
 def test_a_named_commentator_stays_beside_a_bare_article_number(fake_qa):

@@ -23,6 +23,9 @@ from .retrieval import Hit, hit_node
 from .text import ITEM, ChineseTokenizer, counterpart, en_terms, is_lead_in, units, zh_number
 
 MAX_QUOTES = 2
+UNOFFICIAL_ZH = "*以官方中文文本为准；英文为 regqa 的非官方译文。*"
+UNOFFICIAL_EN = ("*The English quotes are regqa's unofficial translation; the official Chinese "
+                 "text prevails.*")
 def label_zh(hit: Hit) -> str:
     if hit.kind != "article":
         return f"评论：{hit.label.removeprefix('Commentary: ')}"
@@ -336,6 +339,8 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             cell = escape(quote).replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {escape(title)} | {escape(c.label_zh if zh else c.label)} | "
                          f"{cell} [{c.number}] |")
+        if not zh:
+            lines.append(f"\n{UNOFFICIAL_EN}")
         return "\n".join(lines)
     groups: dict[str, list[Citation]] = {}
     for citation in law:
@@ -347,8 +352,10 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             if citation is law[0] and not (ITEM.match(lead) or is_lead_in(lead)):
                 # its answering sentence is already the first line (a list stays whole)
                 quotes = tuple(q for q in quotes if q != lead)
-            english = " ".join(citation.quotes) if zh and citation.quotes_zh else ""
-            if not quotes and not english:
+            # the other language beneath: our English under the official Chinese, or the
+            # official Chinese under our English (a lawyer cannot sign an unofficial quote alone)
+            other = " ".join(citation.quotes if zh else citation.quotes_zh) if citation.quotes_zh else ""
+            if not quotes and not other:
                 continue
             if heading:  # only over quotes (regression: a heading stood alone when the lead
                 # had quoted its one article whole)
@@ -357,10 +364,11 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
                 heading = False
             lines.append(f"\n{escape(citation.label_zh if zh else citation.label)}{'：' if zh else ':'}")
             lines.extend(f"\n> {escape(q)} [{citation.number}]" for q in quotes)
-            if english:
-                lines.append(f"\n> *English (unofficial):* {escape(english)}")
-    if zh and law:  # (a commentary is our English summary: there is no official text)
-        lines.append("\n*以官方中文文本为准；英文为 regqa 的非官方译文。*")
+            if other:
+                lines.append(f"\n> *{'English (unofficial)' if zh else 'Official Chinese'}:* "
+                             f"{escape(other)}")
+    if law:  # (a commentary is our English summary: there is no official text)
+        lines.append(f"\n{UNOFFICIAL_ZH if zh else UNOFFICIAL_EN}")
     return "\n".join(lines)
 
 
