@@ -118,14 +118,28 @@ def test_without_a_stored_model_nothing_is_said(tmp_path):
 
 
 def test_decide_refuses_what_the_scope_model_judges_outside_in_the_questions_language(fake_qa):
-    hits = fake_qa.retrieve("Must sellers refund a broken toy robot?", k=3)
-    english = fake_qa.analyse("Must sellers refund a broken toy robot?")
+    hits = fake_qa.retrieve("Must sellers refund a broken robot?", k=3)
+    english = fake_qa.analyse("Must sellers refund a broken robot?")
     open_floor = Evidence(en=0.0, zh=0.0)
     assert decide(english, hits, fake_qa.corpus, open_floor).status == "grounded"
     assert decide(english, hits, fake_qa.corpus, open_floor, outside=True) == Decision(
         "no_match", OUTSIDE, too_weak=True)
     chinese = fake_qa.analyse("机器人坏了卖家要退款吗？")
     assert decide(chinese, hits, fake_qa.corpus, open_floor, outside=True).reason == OUTSIDE_ZH
+
+
+def test_a_refused_question_that_names_a_regulation_is_told_the_regulation_does_not_address_it(
+        fake_qa):
+    # Regression (fifth review): a false premise about the algorithm rules was told that its
+    # subject is one these regulations do not govern
+    open_floor = Evidence(en=0.0, zh=0.0)
+    english = fake_qa.analyse("Do the toy rules set a yearly refund report deadline?")
+    chinese = fake_qa.analyse("玩具机器人规定要求每年提交退款报告吗？")
+    hits = fake_qa.retrieve(english, k=3)
+    assert decide(english, hits, fake_qa.corpus, open_floor, outside=True) == Decision(
+        "no_match", "nothing in the Toy Robot Provisions addresses it", too_weak=True)
+    assert decide(chinese, hits, fake_qa.corpus, open_floor, outside=True).reason == (
+        "《玩具机器人规定》的条文没有涉及这个问题")
 
 
 def test_the_scope_model_never_refuses_an_article_asked_for_by_number(fake_qa):
@@ -151,7 +165,7 @@ def refusing(qa):
 
 
 def test_ask_refuses_what_the_scope_model_judges_outside(fake_qa):
-    answer = refusing(fake_qa).ask("Must sellers refund a broken toy robot?")
+    answer = refusing(fake_qa).ask("Must sellers refund a broken robot?")
     assert (answer.status, answer.reason, answer.citations) == ("no_match", OUTSIDE, ())
 
 
@@ -266,7 +280,7 @@ def test_load_reads_the_stored_scope_model(tmp_path):
 def test_the_refusal_reason_reads_without_nested_parentheses(fake_qa):
     # Regression: the Chinese reason carried its own （…）, rendered inside the sentence's
     qa = refusing(fake_qa)
-    for question in ("Must sellers refund a broken toy robot?", "机器人坏了卖家要退款吗？"):
+    for question in ("Must sellers refund a broken robot?", "机器人坏了卖家要退款吗？"):
         text = qa.ask(question).text
         reason = OUTSIDE_ZH if "机器人" in question else OUTSIDE
         assert f"（{reason}）" in text or f"({reason})" in text

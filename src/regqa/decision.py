@@ -133,6 +133,13 @@ def _outside_filter(refs: Sequence, regulations: Sequence[str], corpus: Corpus, 
             "filter or select it to see it")
 
 
+def _not_addressed(named: Sequence[str], corpus: Corpus, lang: str) -> str:
+    if lang == "zh":
+        return f"{'、'.join(f'《{corpus.regulation(r).title_zh}》' for r in named)}的条文没有涉及这个问题"
+    names = " or the ".join(corpus.regulation(r).short_title for r in named)
+    return f"nothing in the {names} addresses it"
+
+
 def _unsupported(query: Query, articles: Sequence) -> list[str]:
     """The figures the question states that none of these articles sets, in either language
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
@@ -198,7 +205,13 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
     if strength(hits) < evidence.floor(query.searched_in):  # the similarity's language
         return Decision("no_match", TOO_WEAK_ZH if zh else TOO_WEAK, too_weak=True)
     if outside:
-        return Decision("no_match", OUTSIDE_ZH if zh else OUTSIDE, too_weak=True)
+        # a question about a regulation it names is not about another subject: what is true
+        # is that the regulation does not address it (fifth review: "The algorithm rules
+        # require an annual self-assessment report… What's the yearly deadline?" was told its
+        # subject is one these regulations do not govern)
+        reason = (_not_addressed(query.named, corpus, query.lang) if query.named
+                  else OUTSIDE_ZH if zh else OUTSIDE)
+        return Decision("no_match", reason, too_weak=True)
     # A figure the question states that the closest articles do not set is a premise the
     # rules may not bear out ("备案有效期是三年吧？"): answered, but `partial`, and the user is told
     unsupported = _unsupported(query, [h for h in hits if h.kind == "article"][:PREMISE_DEPTH])
