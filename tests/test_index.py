@@ -5,15 +5,30 @@ import pytest
 
 from regqa import IndexCorruptError, load
 from regqa.index import check_index, load_index, read_manifest
-from regqa.models import MINILM_SHA256, minilm_weights_sha256
+from regqa.models import (
+    MINILM_SHA256,
+    TUNED_MINILM,
+    TUNED_SHA256,
+    base_minilm_path,
+    file_sha256,
+    minilm_path,
+    minilm_weights_sha256,
+)
 from regqa.validate import load_corpus
 
 from .conftest import write_toy_corpus
 
 
 def test_embedding_weights_are_the_expected_file():
-    assert minilm_weights_sha256() == MINILM_SHA256 == (
+    assert file_sha256(base_minilm_path() / "model.safetensors") == MINILM_SHA256 == (
         "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+
+
+def test_english_is_embedded_with_our_fine_tuned_minilm_from_the_checkout(monkeypatch):
+    monkeypatch.delenv("REGQA_MODEL_DIR", raising=False)
+    assert minilm_path() == TUNED_MINILM
+    assert minilm_weights_sha256() == TUNED_SHA256 == (
+        "9e930941096bfb7cc45a37b848755bba3f85b85a8a3663e8333bf9b9e3843cc1")
 
 
 @pytest.fixture
@@ -31,7 +46,7 @@ def test_manifest_records_model_dims_chunking_corpus_and_version(built):
     corpus, index_dir = built
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
-    assert manifest["embedding_sha256"] == MINILM_SHA256
+    assert manifest["embedding_sha256"] == TUNED_SHA256
     assert manifest["embedding_dims"] == 384
     assert manifest["chunking"] == {"scheme": "article-aware-v2", "max_tokens": 240,
                                    "search_aids": True, "zh_lexical": "jieba+bigrams"}

