@@ -176,7 +176,8 @@ def cmd_eval(args) -> int:
                   ("holdout-aspects.jsonl", "held-out"),
                   ("holdout-followups-5.jsonl", "held-out"),
                   ("holdout-followup-leads.jsonl", "held-out"),
-                  ("holdout-followups-6.jsonl", "held-out"))]
+                  ("holdout-followups-6.jsonl", "held-out"),
+                  ("holdout-followups-7.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))
