@@ -108,3 +108,13 @@ def test_a_loaded_index_ranks_exactly_like_the_freshly_built_one(tmp_path, model
         assert fresh == again
     assert ([(h.source_id, round(h.score, 6)) for h in built.retrieve(question, k=5)] ==
             [(h.source_id, round(h.score, 6)) for h in loaded.retrieve(question, k=5)])
+
+
+@pytest.mark.parametrize("text, words", [
+    ("Any tax forms for robots?", ["tax", "forms"]),
+    ("Refunds for broken robots?", []),  # compared by stem; "for" is a stop word
+    ("玩具机器人退款要交钱吗", ["交钱"]),
+    ("没备的话", ["的话"]),  # "没备" is jieba's guess, not a dictionary word
+])
+def test_unfamiliar_words_are_the_ones_no_chunk_uses(fake_qa, text, words):
+    assert fake_qa.parts.unfamiliar(text) == words

@@ -289,11 +289,40 @@ def test_the_refusal_reason_reads_without_nested_parentheses(fake_qa):
 
 def test_the_answer_is_built_from_the_reading_in_context_when_the_turn_alone_is_refused(fake_qa):
     # the eval's leading-unit count reads this too: it scored the turn alone, which the
-    # answer had set aside
-    qa = with_scope(fake_qa, {"en": words_model({"tax": 3.0, "refund": -6.0})})
-    query = qa.analyse("Any tax forms?", REFUND)
-    assert query.in_context is not None
+    # answer had set aside. Every word of the turn is one the corpus uses
+    qa = with_scope(fake_qa, {"en": words_model({"sellers": 3.0, "refund": -6.0})})
+    turn = "Sellers of robots too?"
+    query = qa.analyse(turn, REFUND)
+    assert query.in_context is not None and fake_qa.parts.unfamiliar(turn) == []
     reading, hits, decision = qa.read(query)
     assert reading == query.in_context and decision.status == "grounded"
-    alone = qa.analyse("Any tax forms?")
+    alone = qa.analyse(turn)
     assert qa.read(alone)[0] == alone and qa.read(alone)[2].reason == OUTSIDE
+
+
+def test_a_turn_refused_alone_in_words_the_corpus_never_uses_is_not_answered_from_context(
+        fake_qa):
+    # "备案要交钱吗？" after a filing question was answered from the filing article
+    qa = with_scope(fake_qa, {"en": words_model({"tax": 3.0, "refund": -6.0})})
+    query = qa.analyse("Any tax forms?", REFUND)
+    assert query.in_context is not None and qa.off_subject(query)
+    reading, hits, decision = qa.read(query)
+    assert reading == query and (decision.status, decision.reason) == ("no_match", OUTSIDE)
+    assert qa.ask("Any tax forms?", history=REFUND).status == "no_match"
+    qa.guard_context = False  # the eval's ablation
+    assert qa.ask("Any tax forms?", history=REFUND).status == "grounded"
+
+
+@pytest.mark.parametrize("weights, turn, off", [
+    ({"tax": 3.0}, "Any tax forms?", True),  # leans out, words the corpus never uses
+    ({"tax": 0.0}, "Any tax forms?", False),  # even odds: does not lean out
+    ({"sellers": 3.0}, "Sellers of robots too?", False),  # leans out, but in the corpus's words
+])
+def test_off_subject_needs_both_the_lean_out_of_scope_and_an_unfamiliar_word(fake_qa, weights,
+                                                                             turn, off):
+    qa = with_scope(fake_qa, {"en": words_model(weights)})
+    assert qa.off_subject(qa.analyse(turn, REFUND)) is off
+
+
+def test_without_a_scope_model_no_turn_is_off_subject(fake_qa):
+    assert not fake_qa.off_subject(fake_qa.analyse("Any tax forms?", REFUND))

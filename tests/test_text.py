@@ -84,3 +84,11 @@ def test_a_question_is_in_the_language_of_its_grammar_not_of_the_names_it_quotes
     from regqa.text import is_chinese
 
     assert is_chinese(text) is chinese
+
+
+def test_the_tokenizer_knows_dictionary_and_user_words_not_its_guesses():
+    from regqa.text import ChineseTokenizer
+
+    tokenizer = ChineseTokenizer(["玩具机器人"])
+    assert tokenizer.known("交钱") and tokenizer.known("玩具机器人")
+    assert not tokenizer.known("没备")

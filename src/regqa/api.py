@@ -19,7 +19,7 @@ from .models import Models
 from .query import Query, analyse
 from .ranker import Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
-from .scope import ScopeModel, read_scope, scope_tokens
+from .scope import LEANS_OUT, ScopeModel, read_scope, scope_tokens
 from .validate import load_corpus
 
 KINDS = ("article", "commentary")
@@ -49,6 +49,9 @@ class RegQA:
         self.classifiers = classifiers or {}
         self.scope = scope or {}
         self.answerer = Answerer(corpus, tokenizer=parts.bm25_zh.tokenizer)
+        # a short turn refused alone is not read in context when it is off the subject (the
+        # eval switches this off for its ablation)
+        self.guard_context = True
 
     @property
     def size(self) -> int:
@@ -121,13 +124,32 @@ class RegQA:
         hits = retriever.search(query)
         decision = decide(query, hits, self.corpus, self.evidence,
                           outside=self.outside(query, embeddings))
-        if decision.too_weak and query.in_context is not None:
+        if (decision.too_weak and query.in_context is not None
+                and not (self.guard_context and self.off_subject(query, embeddings))):
             # too little alone, but it may continue the conversation: search it as a follow-up.
             # An unrelated short question ("How do I bake bread?") then gets the previous
             # subject's article; requiring that article among the turn's own hits won on
             # development but lost three follow-ups held-out (eval/analysis.md), so it is not here
             return self.read(query.in_context, regulations)
         return query, hits, decision
+
+    def off_subject(self, query: Query, embeddings: dict | None = None) -> bool:
+        """Whether a turn is off the conversation's subject: the scope model leans towards out
+        of scope (LEANS_OUT, a lower bar than its refusal threshold) and the turn uses a word no
+        chunk uses ("备案要交钱吗？", "Minimum font size?" after a question on labels). Read in the
+        previous turn's context, such a turn was answered from that turn's article; in
+        elliptical in-scope follow-ups ("没备的话罚多少", "Record retention period?") every
+        word is one the corpus uses (eval/analysis.md, twelfth session)."""
+        text, lang = query.standalone, query.searched_in
+        model = self.scope.get(lang)
+        if model is None or not text.strip():
+            return False
+        vector = (embeddings or {}).get((lang, text))
+        if vector is None:
+            vector = self.parts.embedder(lang).get_query_embedding(text)
+        tokens = scope_tokens(self.parts.bm25_zh.tokenizer, text)
+        return (model.probability(vector, tokens) > LEANS_OUT
+                and bool(self.parts.unfamiliar(text)))
 
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
         """Whether the scope model judges the question out of scope (False without one). It

@@ -109,6 +109,27 @@ class IndexParts:
         chunks, e5 over the Chinese ones (what built each store)."""
         return (self.e5 if lang == "zh" else self.minilm)._embed_model
 
+    def unfamiliar(self, text: str) -> list[str]:
+        """The words of `text` that no chunk uses (the texts, the official Chinese, the search
+        aids): English words of three letters or more, compared by stem and without stop
+        words, and Chinese words jieba's dictionary holds, so that a fragment it only guessed
+        is not counted."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        zh, en = self.bm25_zh.bm25.vocab_dict, self.bm25_en.bm25.vocab_dict
+        tokenizer, stemmer = self.bm25_zh.tokenizer, self.bm25_en.stemmer
+        out = []
+        for word in tokenizer.words(text):
+            if word in zh:
+                continue
+            if word.isascii():
+                if (len(word) >= 3 and word not in ENGLISH_STOP_WORDS
+                        and stemmer.stemWord(word) not in en):
+                    out.append(word)
+            elif len(word) >= 2 and tokenizer.known(word):
+                out.append(word)
+        return out
+
 
 def expected_manifest(corpus: Corpus, **extra) -> Manifest:
     return Manifest(regqa_version=__version__, embedding_model=MINILM_NAME,

@@ -38,6 +38,10 @@ LANGS = ("en", "zh")
 C = 10.0  # inverse regularisation (development cross-validation; eval/analysis.md)
 BUDGET = 0.01  # development in-scope questions the floor lets through that it may refuse
 MIN_COUNT = 2  # a word is a feature when at least this many training questions hold it
+# above even odds the model leans out of scope: with a word no chunk uses, enough to keep a
+# short turn's refusal instead of reading it in the conversation's context (api.off_subject;
+# set on development before any held-out run)
+LEANS_OUT = 0.5
 
 
 def scope_tokens(tokenizer, text: str) -> list[str]:

@@ -148,6 +148,13 @@ class ChineseTokenizer:
         return [w.lower() for w in pieces if w.strip() and (CJK.search(w) or w.isalnum())
                 and w not in ZH_STOP]
 
+    def known(self, word: str) -> bool:
+        """Whether jieba's dictionary (or a user word) holds `word`: a fragment it only
+        guessed ("没备" in "没备的话罚多少") is not."""
+        with self._lock:
+            self._jieba.check_initialized()
+            return self._jieba.FREQ.get(word, 0) > 0
+
     def __call__(self, text: str) -> list[str]:
         tokens = self.words(text)
         for run in re.findall(r"[\u3400-\u9fff]+", text):

@@ -339,6 +339,14 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
                                                   if not q.gold] or [np.nan])),
              "false_abstention_without": float(np.mean([refused_without[q.id] for q in inside]
                                                        or [np.nan]))}
+    # the context guard's ablation (api.off_subject), on the conversations: is each turn's
+    # refuse-or-answer right with and without it
+    talks = [q for q in questions if q.history]
+    qa.guard_context = False
+    unguarded = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in talks}
+    qa.guard_context = True
+    guard = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold) for q in talks],
+             "right_without": [unguarded[q.id] != bool(q.gold) for q in talks]}
     return {"file": str(path), "n": len(questions), "n_in": len(inside), "per_query": scores,
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
@@ -351,6 +359,7 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
                                for m in METRICS} | {"n": len(group)}
                         for lang, group in by_lang.items() if group},
             "answers": answer_metrics(questions, answers, corpus), "scope_ablation": scope,
+            "guard_ablation": guard,
             "leads": lead_accuracy(qa, questions, {i: row for (f, i), row in read_leads(
                 Path(corpus.root).parent / "eval" / "leads").items() if f == path.name}),
             "after_unrelated": after_unrelated_turn(qa, questions),
@@ -433,6 +442,16 @@ def _fmt(triple) -> str:
     return f"{mean:.3f} [{low:.2f}, {high:.2f}]"
 
 
+def _guard_line(guard: dict) -> str:
+    with_, without = guard["right_with"], guard["right_without"]
+    if not with_:
+        return "- Context guard: no conversations here"
+    return (f"- Without the context guard (a turn refused alone and off the subject is not read "
+            f"in context): refuse-or-answer right on the {len(with_)} conversations "
+            f"{np.mean(with_):.3f} with it, {np.mean(without):.3f} without "
+            f"(p {paired_p(with_, without):.3f})")
+
+
 def _leads_line(leads: dict) -> str:
     if not leads["right"]:
         return "- Leading unit: no labelled questions in this file (eval/leads/)"
@@ -485,6 +504,7 @@ def render_report(result: dict, role: str) -> str:
               f"abstention {sa['false_abstention_without']:.3f} (refuse-or-answer right: "
               f"{np.mean(sa['right_with']):.3f} with it, {np.mean(sa['right_without']):.3f} "
               f"without, p {paired_p(sa['right_with'], sa['right_without']):.3f})",
+              _guard_line(result["guard_ablation"]),
               _leads_line(result["leads"]),
               f"- Evidence floor by 5-fold CV on this file: abstention {result['cv_floor']['abstention']:.3f}, "
               f"false abstention {result['cv_floor']['false_abstention']:.3f}",
@@ -629,13 +649,17 @@ def render_pooled(results: Sequence[dict]) -> str:
         lines.append(f"| {name} | {means} | {ps} |")
     with_, without = ([v for r in results for v in r["scope_ablation"][key]]
                       for key in ("right_with", "right_without"))
+    guarded, unguarded = ([v for r in results for v in r["guard_ablation"][key]]
+                          for key in ("right_with", "right_without"))
     leads = [v for r in results for v in r["leads"]["right"]]
     if leads:
         lines += ["", f"Leading unit, given the gold article, labelled as the answer: "
                   f"{sum(leads)} of {len(leads)} ({np.mean(leads):.3f})."]
     lines += ["", f"Answers, all {len(with_)} held-out questions: refuse-or-answer right "
               f"{np.mean(with_):.3f} with the scope model, {np.mean(without):.3f} without it "
-              f"(p {paired_p(with_, without):.3f})."]
+              f"(p {paired_p(with_, without):.3f}). On the {len(guarded)} conversations: "
+              f"{np.mean(guarded):.3f} with the context guard, {np.mean(unguarded):.3f} without "
+              f"it (p {paired_p(guarded, unguarded):.3f})."]
     return "\n".join(lines) + "\n"
 
 
