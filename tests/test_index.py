@@ -114,7 +114,11 @@ def test_a_loaded_index_ranks_exactly_like_the_freshly_built_one(tmp_path, model
     ("Any tax forms for robots?", ["tax", "forms"]),
     ("Refunds for broken robots?", []),  # compared by stem; "for" is a stop word
     ("玩具机器人退款要交钱吗", ["交钱"]),
-    ("没备的话", ["的话"]),  # "没备" is jieba's guess, not a dictionary word
+    ("没备的话", []),  # "没备" is jieba's guess, not a dictionary word; "的话" a filler
+    # Regression (fresh-eyes review): polite words and figures made in-scope turns off-subject
+    ("请问一下机器人退款", []),
+    ("Fine of 10000 yuan? Or ten thousand?", ["yuan"]),
+    ("罚款一万元吗", []),
 ])
 def test_unfamiliar_words_are_the_ones_no_chunk_uses(fake_qa, text, words):
     assert fake_qa.parts.unfamiliar(text) == words

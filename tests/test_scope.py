@@ -324,5 +324,13 @@ def test_off_subject_needs_both_the_lean_out_of_scope_and_an_unfamiliar_word(fak
     assert qa.off_subject(qa.analyse(turn, REFUND)) is off
 
 
+def test_a_chinese_turn_is_judged_by_the_chinese_model(fake_qa):
+    history = [{"role": "user", "content": "玩具机器人坏了，卖家必须在多少天内退款？"}]
+    query = fake_qa.analyse("退款要交钱吗", history)
+    assert query.in_context is not None and query.searched_in == "zh"
+    assert with_scope(fake_qa, {"zh": words_model({"交钱": 3.0})}).off_subject(query)
+    assert not with_scope(fake_qa, {"en": words_model({"交钱": 3.0})}).off_subject(query)
+
+
 def test_without_a_scope_model_no_turn_is_off_subject(fake_qa):
     assert not fake_qa.off_subject(fake_qa.analyse("Any tax forms?", REFUND))

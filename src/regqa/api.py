@@ -134,39 +134,39 @@ class RegQA:
         return query, hits, decision
 
     def off_subject(self, query: Query, embeddings: dict | None = None) -> bool:
-        """Whether a turn is off the conversation's subject: the scope model leans towards out
-        of scope (LEANS_OUT, a lower bar than its refusal threshold) and the turn uses a word no
-        chunk uses ("备案要交钱吗？", "Minimum font size?" after a question on labels). Read in the
-        previous turn's context, such a turn was answered from that turn's article; in
-        elliptical in-scope follow-ups ("没备的话罚多少", "Record retention period?") every
-        word is one the corpus uses (eval/analysis.md, twelfth session)."""
-        text, lang = query.standalone, query.searched_in
-        model = self.scope.get(lang)
-        if model is None or not text.strip():
-            return False
-        vector = (embeddings or {}).get((lang, text))
-        if vector is None:
-            vector = self.parts.embedder(lang).get_query_embedding(text)
-        tokens = scope_tokens(self.parts.bm25_zh.tokenizer, text)
-        return (model.probability(vector, tokens) > LEANS_OUT
-                and bool(self.parts.unfamiliar(text)))
+        """Whether a turn read alone is off the conversation's subject: the scope model leans
+        towards out of scope (above LEANS_OUT, a lower bar than the refusal thresholds fitted so
+        far) and the turn uses a word no chunk uses ("备案要交钱吗？", "Any tax forms?" after a
+        question on filing). Read in the previous turn's context, such a turn was answered from
+        that turn's article; in elliptical in-scope follow-ups ("没备的话罚多少", "Record
+        retention period?") every word is one the corpus uses (eval/analysis.md, twelfth
+        session). A turn the Query reads as a follow-up (a marker: "那…", "and …") has no
+        reading of its own and is not judged here."""
+        probability = self._scope_probability(query, embeddings)
+        return (probability is not None and probability > LEANS_OUT
+                and bool(self.parts.unfamiliar(query.standalone)))
 
     def outside(self, query: Query, embeddings: dict | None = None) -> bool:
         """Whether the scope model judges the question out of scope (False without one). It
         reads what retrieval read, a follow-up with the turn before it: judged by its own
         words, follow-ups won development but refused 9 more of 96 held-out in-scope
         follow-ups ("要公示吗？", eval/analysis.md). The model is the one of the language of
-        that text ("What about audio?" after a Chinese question is mostly Chinese).
-        `embeddings`: what retrieval already computed, by (language, text)."""
+        that text ("What about audio?" after a Chinese question is mostly Chinese)."""
+        probability = self._scope_probability(query, embeddings)
+        return probability is not None and probability > self.scope[query.searched_in].threshold
+
+    def _scope_probability(self, query: Query, embeddings: dict | None) -> float | None:
+        """The scope model's probability that what retrieval read is out of scope (None
+        without a model). `embeddings`: what retrieval already computed, by (language, text)."""
         text = query.standalone
         lang = query.searched_in  # the language retrieval read `text` in
         model = self.scope.get(lang)
         if model is None or not text.strip():
-            return False
+            return None
         vector = (embeddings or {}).get((lang, text))
         if vector is None:
             vector = self.parts.embedder(lang).get_query_embedding(text)
-        return model.outside(vector, scope_tokens(self.parts.bm25_zh.tokenizer, text))
+        return model.probability(vector, scope_tokens(self.parts.bm25_zh.tokenizer, text))
 
 
 def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,

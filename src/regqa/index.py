@@ -51,6 +51,7 @@ from .models import (
     e5_weights_sha256,
     minilm_weights_sha256,
 )
+from .text import FILLERS, ZH_NUMBER_CHARS
 from .version import __version__
 
 try:
@@ -113,15 +114,17 @@ class IndexParts:
         """The words of `text` that no chunk uses (the texts, the official Chinese, the search
         aids): English words of three letters or more, compared by stem and without stop
         words, and Chinese words jieba's dictionary holds, so that a fragment it only guessed
-        is not counted."""
+        is not counted. Figures and the words a user wraps any question in (text.FILLERS:
+        "请问", "please") are not counted either: a fresh-eyes review found "请问要多久" and
+        "Fine of 10000 yuan?" refused as off the subject."""
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         zh, en = self.bm25_zh.bm25.vocab_dict, self.bm25_en.bm25.vocab_dict
         tokenizer, stemmer = self.bm25_zh.tokenizer, self.bm25_en.stemmer
         out = []
         for word in tokenizer.words(text):
-            if word in zh:
-                continue
+            if word in zh or word in FILLERS or word[0].isdigit() or word[0] in ZH_NUMBER_CHARS:
+                continue  # (a word that starts with a numeral is a figure: 10000, 一万元, 三十天)
             if word.isascii():
                 if (len(word) >= 3 and word not in ENGLISH_STOP_WORDS
                         and stemmer.stemWord(word) not in en):

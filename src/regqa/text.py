@@ -24,6 +24,12 @@ STOPWORDS = frozenset(
     "not no shall other such we our us".split())
 ZH_STOP = frozenset("的 了 吗 呢 吧 啊 是 在 和 与 或 及 等 要 会 能 可以 我们 你们 他们 我 你 这 那 "
                     "什么 怎么 哪些 如何 是否 需要 有 没有 一个 个 就 也 都 还 又 但 对 把 被 给".split())
+# Words a user wraps any question in ("请问一下要多久", "could you please…"), and number words: not
+# a subject of their own, so not a sign that a turn leaves the corpus (index.unfamiliar)
+FILLERS = frozenset("请问 一下 麻烦 看看 帮忙 帮我 谢谢 感谢 您好 你好 的话 请教 咨询 想问 问问 了解 "
+                    "please thanks thank could would hello hi hey ok okay sorry just quick question "
+                    "hundred thousand million billion".split())
+ZH_NUMBER_CHARS = frozenset("零〇一二三四五六七八九十百千万亿两")
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
           "七": 7, "八": 8, "九": 9}
 

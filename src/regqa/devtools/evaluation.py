@@ -330,8 +330,11 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
     answers = {q.id: qa.answer(queries[q.id]) for q in questions}
     # the scope model's ablation: is each question's refuse-or-answer right with and without it
     fitted_scope, qa.scope = qa.scope, {}
-    refused_without = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in questions}
-    qa.scope = fitted_scope
+    try:  # (without the scope model the context guard, which reads it, is off too)
+        refused_without = {q.id: qa.answer(queries[q.id]).status == "no_match"
+                           for q in questions}
+    finally:
+        qa.scope = fitted_scope
     scope = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold)
                             for q in questions],
              "right_without": [refused_without[q.id] != bool(q.gold) for q in questions],
@@ -343,8 +346,10 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
     # refuse-or-answer right with and without it
     talks = [q for q in questions if q.history]
     qa.guard_context = False
-    unguarded = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in talks}
-    qa.guard_context = True
+    try:
+        unguarded = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in talks}
+    finally:
+        qa.guard_context = True
     guard = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold) for q in talks],
              "right_without": [unguarded[q.id] != bool(q.gold) for q in talks]}
     return {"file": str(path), "n": len(questions), "n_in": len(inside), "per_query": scores,
@@ -500,8 +505,9 @@ def render_report(result: dict, role: str) -> str:
               f"in-scope questions: {a['partial_elsewhere']:.3f}",
               f"- Invalid citations (missing article, quote not verbatim, [n] unused): "
               f"{a['invalid_citations']}",
-              f"- Without the scope model: abstention {sa['abstention_without']:.3f}, false "
-              f"abstention {sa['false_abstention_without']:.3f} (refuse-or-answer right: "
+              "- Without the scope model (and so without the context guard): abstention "
+              f"{sa['abstention_without']:.3f}, false abstention "
+              f"{sa['false_abstention_without']:.3f} (refuse-or-answer right: "
               f"{np.mean(sa['right_with']):.3f} with it, {np.mean(sa['right_without']):.3f} "
               f"without, p {paired_p(sa['right_with'], sa['right_without']):.3f})",
               _guard_line(result["guard_ablation"]),
