@@ -126,3 +126,30 @@ def test_lead_accuracy_counts_labelled_leads_and_skips_stale_labels(fake_qa, tmp
     mine = {i: row for (f, i), row in read.items() if f == "dev.jsonl"}
     result = lead_accuracy(fake_qa, load_questions(path, fake_qa.corpus), mine)
     assert result == {"right": [True, False], "zh": [], "en": [True, False], "stale": 1}
+
+
+def test_an_ablation_switches_one_part_off_and_restores_it_even_on_error():
+    from types import SimpleNamespace
+
+    from regqa.devtools.evaluation import Question, _ablation, _refused_without
+
+    class FakeQA:
+        guard_context = True
+
+        def answer(self, query):
+            if query == "boom":
+                raise RuntimeError(query)
+            refused = query == "off-topic" or not self.guard_context
+            return SimpleNamespace(status="no_match" if refused else "grounded")
+
+    qa = FakeQA()
+    questions = [Question("a", "", "in scope", ("x#1",)), Question("b", "", "off", ())]
+    queries = {"a": "in scope", "b": "off-topic"}
+    answers = {q.id: qa.answer(queries[q.id]) for q in questions}
+    without = _refused_without(qa, "guard_context", False, questions, queries)
+    assert without == {"a": True, "b": True} and qa.guard_context is True
+    assert _ablation(questions, answers, without) == {"right_with": [True, True],
+                                                      "right_without": [False, True]}
+    with pytest.raises(RuntimeError):
+        _refused_without(qa, "guard_context", False, questions, {"a": "boom", "b": "boom"})
+    assert qa.guard_context is True

@@ -329,29 +329,16 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
             cv_abstain[q.id] = strength(hits[q.id]) < floors.floor(queries[q.id].lang)
     answers = {q.id: qa.answer(queries[q.id]) for q in questions}
     # the scope model's ablation: is each question's refuse-or-answer right with and without it
-    fitted_scope, qa.scope = qa.scope, {}
-    try:  # (without the scope model the context guard, which reads it, is off too)
-        refused_without = {q.id: qa.answer(queries[q.id]).status == "no_match"
-                           for q in questions}
-    finally:
-        qa.scope = fitted_scope
-    scope = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold)
-                            for q in questions],
-             "right_without": [refused_without[q.id] != bool(q.gold) for q in questions],
-             "abstention_without": float(np.mean([refused_without[q.id] for q in questions
-                                                  if not q.gold] or [np.nan])),
-             "false_abstention_without": float(np.mean([refused_without[q.id] for q in inside]
-                                                       or [np.nan]))}
-    # the context guard's ablation (api.off_subject), on the conversations: is each turn's
-    # refuse-or-answer right with and without it
+    # (without the scope model the context guard, which reads it, is off too)
+    refused_without = _refused_without(qa, "scope", {}, questions, queries)
+    scope = _ablation(questions, answers, refused_without) | {
+        "abstention_without": float(np.mean([refused_without[q.id] for q in questions
+                                             if not q.gold] or [np.nan])),
+        "false_abstention_without": float(np.mean([refused_without[q.id] for q in inside]
+                                                  or [np.nan]))}
+    # the context guard's ablation (api.off_subject), on the conversations
     talks = [q for q in questions if q.history]
-    qa.guard_context = False
-    try:
-        unguarded = {q.id: qa.answer(queries[q.id]).status == "no_match" for q in talks}
-    finally:
-        qa.guard_context = True
-    guard = {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold) for q in talks],
-             "right_without": [unguarded[q.id] != bool(q.gold) for q in talks]}
+    guard = _ablation(talks, answers, _refused_without(qa, "guard_context", False, talks, queries))
     return {"file": str(path), "n": len(questions), "n_in": len(inside), "per_query": scores,
             "systems": systems, "seconds": seconds,
             "cross": {m: float(np.mean([scores["regqa"][m][i] for i in cross])) if cross
@@ -440,6 +427,24 @@ def after_unrelated_turn(qa, questions: Sequence[Question], seed: int = 7) -> di
                    "after": float(np.mean(b)) if b else float("nan"),
                    "p": paired_p([float(x) for x in a], [float(x) for x in b]) if a else 1.0}
             for name, (a, b) in rows.items()}
+
+
+def _refused_without(qa, part: str, off, questions: Sequence[Question], queries: dict
+                     ) -> dict[str, bool]:
+    """Whether each question is refused with `qa.<part>` set to `off` (restored afterwards)."""
+    kept = getattr(qa, part)
+    setattr(qa, part, off)
+    try:
+        return {q.id: qa.answer(queries[q.id]).status == "no_match" for q in questions}
+    finally:
+        setattr(qa, part, kept)
+
+
+def _ablation(questions: Sequence[Question], answers: dict, refused_without: dict) -> dict:
+    """Whether each question's refuse-or-answer is right with the part and without it."""
+    return {"right_with": [(answers[q.id].status == "no_match") != bool(q.gold)
+                           for q in questions],
+            "right_without": [refused_without[q.id] != bool(q.gold) for q in questions]}
 
 
 def _fmt(triple) -> str:
