@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from regqa import IndexCorruptError, load
@@ -122,3 +123,29 @@ def test_a_loaded_index_ranks_exactly_like_the_freshly_built_one(tmp_path, model
 ])
 def test_unfamiliar_words_are_the_ones_no_chunk_uses(fake_qa, text, words):
     assert fake_qa.parts.unfamiliar(text) == words
+
+
+def test_chunks_are_embedded_in_batches_of_similar_length_and_come_back_in_their_order():
+    from types import SimpleNamespace
+
+    from regqa.index import _embed, by_length
+
+    from .conftest import FakeEmbedding
+
+    batches = []
+
+    class Recording(FakeEmbedding):
+        def get_text_embedding_batch(self, texts, **kwargs):
+            batches.append([len(t) for t in texts])
+            return super().get_text_embedding_batch(texts, **kwargs)
+
+    texts = [f"article {'word ' * n}" for n in (30, 1, 17, 2, 40, 3, 25, 5, 8, 13, 21, 34, 1,
+                                                 55, 9, 4, 6, 12)]
+    vectors = _embed([SimpleNamespace(text=t) for t in texts], Recording(), "test",
+                     progress=False)
+
+    assert by_length(["ccc", "a", "bb", "a"]) == [1, 3, 2, 0]
+    assert [len(b) for b in batches] == [16, 2]
+    assert batches[0] == sorted(len(t) for t in texts)[:16]
+    expected = np.asarray([FakeEmbedding()._vector(t) for t in texts], dtype=np.float32)
+    assert np.allclose(vectors, expected, atol=1e-6)

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -221,14 +222,26 @@ def _embed_reusing(chunks: list[Chunk], model, previous: dict, desc: str,
     return vectors, len(fresh), reused
 
 
+def by_length(texts: Sequence[str]) -> list[int]:
+    """Positions of `texts`, shortest first (ties keep their order)."""
+    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
+
+
 def _embed(chunks: list[Chunk], model, desc: str, progress: bool) -> np.ndarray:
-    vectors = []
+    # Batched in order of length: a batch is padded to its longest text, and chunks of
+    # similar length together halved MiniLM's share of the build (19.8 -> 9.5 s, vectors
+    # within 1e-7; eval/bench.md)
+    texts = [c.text for c in chunks]
+    order = by_length(texts)
+    vectors: list = [None] * len(texts)
     batch = 16
     bar = tqdm(total=len(chunks), desc=desc, unit="chunk", disable=not progress, file=sys.stderr)
-    for start in range(0, len(chunks), batch):
-        texts = [c.text for c in chunks[start:start + batch]]
-        vectors.extend(model.get_text_embedding_batch(texts))
-        bar.update(len(texts))
+    for start in range(0, len(order), batch):
+        positions = order[start:start + batch]
+        embedded = model.get_text_embedding_batch([texts[i] for i in positions])
+        for position, vector in zip(positions, embedded, strict=True):
+            vectors[position] = vector
+        bar.update(len(positions))
     bar.close()
     if not vectors:
         return np.zeros((0, 0), dtype=np.float32)
