@@ -161,6 +161,7 @@ def cmd_eval(args) -> int:
                   ("dev-review-4.jsonl", "development"),
                   ("dev-followups-2.jsonl", "development"),
                   ("dev-review-5.jsonl", "development"),
+                  ("dev-review-6.jsonl", "development"),
                   ("holdout.jsonl", "held-out"), ("holdout-users.jsonl", "held-out"),
                   ("holdout-followups.jsonl", "held-out"), ("holdout-lookups.jsonl", "held-out"),
                   ("holdout-followups-2.jsonl", "held-out"), ("holdout-scope.jsonl", "held-out"),
