@@ -310,9 +310,13 @@ def _not_covered(patterns: tuple[str, ...]) -> re.Pattern:
 
 
 def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str],
-                  lang: str = "en") -> str | None:
-    """Why the corpus cannot answer the question, in the question's language (None if it may)."""
-    if named or commentators:
+                  lang: str = "en", lookup: bool = False) -> str | None:
+    """Why the corpus cannot answer the question, in the question's language (None if it may).
+    Another jurisdiction decides even when a regulation is named, since the regulations' names
+    include their subjects ("What does the EU AI Act require for generative AI?", "日本的生成式AI
+    规定是什么？" were answered from China's rules); an article asked for by its regulation does
+    not ("What does toy art. 3 say under the GDPR?")."""
+    if commentators or (named and lookup):
         return None
     home = {r.jurisdiction.lower() for r in corpus.regulations if r.jurisdiction}
     lowered = text.lower()
@@ -333,6 +337,8 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                                      if r.jurisdiction})) or "no jurisdiction"
             return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
                     f"{held}")
+    if named:  # another instrument mentioned beside a corpus regulation is compared with it
+        return None
     names = ", ".join(r.short_title for r in corpus.regulations)
     if match := _not_covered(corpus.not_covered).search(text):
         if lang == "zh":
@@ -498,5 +504,5 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
-        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang),
+        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs)),
         figures=tuple(stated_figures(question)))
