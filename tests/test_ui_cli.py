@@ -41,6 +41,8 @@ def test_a_bad_k_or_regulation_is_refused_before_the_models_load(monkeypatch, ca
     monkeypatch.setattr(cli, "_load", lambda args: loads.append(args) or FakeQA())
     assert cli.main(["retrieve", "labels", "-k", "0"]) == 2
     assert cli.main(["ask", "labels", "--regulation", "bogus"]) == 2
+    # regression (bug hunt): chat loaded, refused every question, then exited 0
+    assert cli.main(["chat", "--regulation", "bogus"]) == 2
     assert loads == []
     err = capsys.readouterr().err
     assert "regqa: error: k must be at least 1, got 0" in err

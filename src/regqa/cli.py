@@ -74,6 +74,7 @@ def cmd_chat(args) -> int:
     from .api import clean_question
     from .errors import InputError
 
+    _check_early(args)  # a bad --regulation would otherwise refuse every question, exit 0
     print("regqa chat: loading the index…", file=sys.stderr, flush=True)
     qa = _load(args)
     print("Ask a question ('new' starts over, an empty line or Ctrl-D quits).", file=sys.stderr)
