@@ -92,6 +92,20 @@ def test_history_must_be_a_list_of_turns(history):
         clean_history(history)
 
 
+@pytest.mark.parametrize("turn", ["Do generative AI services need filing?", 7, None, [], (3, "x")])
+def test_a_history_turn_of_no_known_form_is_an_input_error_not_skipped(turn):
+    # Regression (bug hunt): a list of plain strings was skipped turn by turn, and the
+    # follow-up was answered as if it had no history
+    with pytest.raises(InputError, match="each history turn must be"):
+        clean_history([{"role": "user", "content": "Who must file?"}, turn])
+
+
+def test_history_turns_in_every_known_form_are_kept():
+    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+             SimpleNamespace(role="user", content="c"), ("d", "e"), ["f", None]]
+    assert clean_history(turns) == turns
+
+
 def test_history_is_bounded():
     history = [{"role": "user", "content": f"q{i}"} for i in range(5000)]
     kept = clean_history(history)

@@ -92,7 +92,17 @@ def clean_history(history: object) -> list | None:
     if isinstance(history, str | bytes | dict) or not isinstance(history, Sequence):
         raise InputError("history must be a list of turns ({'role': 'user', 'content': …} "
                          f"or (user, assistant) pairs), not {type(history).__name__}")
-    return list(history[-MAX_HISTORY_TURNS:])
+    kept = list(history[-MAX_HISTORY_TURNS:])
+    for turn in kept:
+        # a turn of no known form was skipped, so a follow-up silently lost its subject
+        # (regression, bug hunt: history=["Do generative AI services need filing?", "yes"])
+        message = isinstance(turn, dict) or getattr(turn, "role", None) is not None
+        pair = isinstance(turn, list | tuple) and bool(turn) and isinstance(turn[0], str)
+        if not (message or pair):
+            raise InputError("each history turn must be {'role': 'user', 'content': …} or a "
+                             f"(user, assistant) pair, not {type(turn).__name__} "
+                             f"{_short(turn)}")
+    return kept
 
 
 def check_choices(names: list[str] | None, choices: Sequence[str], what: str) -> None:
