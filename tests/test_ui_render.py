@@ -31,6 +31,19 @@ def test_export_of_an_empty_answer_list_still_has_the_notice():
     assert "Chinese text prevails" in export_markdown([])
 
 
+def test_a_chinese_export_cites_in_chinese_and_an_english_one_in_english():
+    # Regression (bug hunt): the Chinese export gave the English citation
+    from regqa.ui import card_record
+
+    from .ui_fakes import ALGO17
+
+    turns = [{"question": "能关掉推荐吗？", "text": "可以 [1]。", "status": "grounded",
+              "cards": [card_record(ALGO17, 1, ("Providers shall …",))]}]
+    zh, en = export_markdown(turns, "zh"), export_markdown(turns, "en")
+    assert "### 来源" in zh and "[1] 《互联网信息服务算法推荐管理规定》第十七条（" in zh
+    assert "### Sources" in en and "[1] Provisions on the Administration of Algorithmic " in en
+
+
 def test_a_chinese_full_citation_writes_the_article_number_as_the_answer_does():
     # Regression (bug hunt): "Copy citation" gave 《…》第12条 while answers say 第十二条
     from regqa.ui import full_citation

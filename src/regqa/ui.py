@@ -312,11 +312,14 @@ def export_markdown(turns: list[dict], lang: str = "en") -> str:
         lines += [turn.get("text") or "", ""]
         cards = turn.get("cards") or []
         if cards:
-            lines += ["### Closest provisions (not an answer)" if turn.get("status") == "no_match"
-                      else "### Sources", ""]
+            closest = "最接近的条款（并非答案）" if lang == "zh" else "Closest provisions (not an answer)"
+            lines += [f"### {closest if turn.get('status') == 'no_match' else t['sources']}", ""]
         for card in cards:
             prefix = f"[{card['number']}] " if card["number"] is not None else "- "
-            lines.append(f"{prefix}{card['citation']}")
+            # regression (bug hunt): a Chinese export cited in English while "Copy citation"
+            # gave the Chinese form
+            citation = card.get("citation_zh") if lang == "zh" else None
+            lines.append(f"{prefix}{citation or card['citation']}")
             lines += [f"> {q}" for q in card["quotes"]]
             lines += [f"> {q}" for q in card["quotes_zh"]]
             lines.append("")
