@@ -128,6 +128,15 @@ def test_an_ambiguous_article_number_lists_each_candidate(two):
     assert "several regulations have an Article 4" in decision.reason
 
 
+def test_several_ambiguous_article_numbers_are_each_answered(two):
+    # Regression (bug hunt): "Articles 17 and 18" cited the Art. 17s and dropped 18 unsaid
+    query = analyse("Who enforces Articles 3 and 4?", two)
+    decision = decide(query, [], two, Evidence())
+    assert decision.status == "partial"
+    assert decision.lookup == ("toy-2024#3", "toy-2025#3", "toy-2024#4", "toy-2025#4")
+    assert "an Article 3" in decision.reason and "an Article 4" in decision.reason
+
+
 def test_decision_order_is_scope_then_lookup_then_evidence(fake_qa, corpus):
     out = analyse("What does toy art. 3 say under the GDPR?", corpus)
     assert not out.out_of_scope  # a corpus regulation is named: in scope

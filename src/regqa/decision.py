@@ -196,9 +196,12 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         # Regression (bug hunt): "What does Article 30 say?" was refused as "not close enough"
         # while "Art. 21", which three regulations have, was answered; a number that only one
         # regulation has is answered from it, `partial` because the regulation is assumed
-        ref = ambiguous[0]
-        reason = (_ambiguous if ref.status == "ambiguous" else _only_one)(ref, corpus, query.lang)
-        return Decision("partial", reason, tuple(f"{reg}#{n}" for reg, n in ref.candidates))
+        # every number asked for (bug hunt: "Articles 17 and 18" answered 17 and dropped 18)
+        reason = ("；" if zh else "; ").join(
+            (_ambiguous if ref.status == "ambiguous" else _only_one)(ref, corpus, query.lang)
+            for ref in ambiguous)
+        return Decision("partial", reason, tuple(dict.fromkeys(
+            f"{reg}#{n}" for ref in ambiguous for reg, n in ref.candidates)))
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")
