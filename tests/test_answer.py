@@ -288,3 +288,15 @@ def test_an_english_follow_ups_chinese_term_counts_twice_in_english(fake_qa):
     assert quoted.own == "And conspicuous label ?" and typed.own == ""
     scores = [fake_qa.answerer.unit_scores(q, text, "en") for q in (typed, quoted)]
     assert scores[0] == scores[1] and scores[0][1][0] > scores[0][0][0]
+
+
+def test_quotes_on_one_line_mark_the_text_left_out_between_them():
+    # Regression (bug hunt): sentences 2 and 4 of an article were joined as one passage
+    from regqa.answer import joined
+
+    text = "One. Two. Three.\nFour."
+    assert joined(("One.", "Two."), text) == "One. Two."
+    assert joined(("Two.", "Four."), text) == "Two. … Four."
+    assert joined(("One.", "Three.", "Four."), text) == "One. … Three. Four."
+    assert joined(("甲。", "丙。"), "甲。乙。丙。") == "甲。 … 丙。"
+    assert joined((), text) == ""

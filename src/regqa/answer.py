@@ -335,7 +335,8 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
         lines += ["", header, "|---|---|---|"]
         for c in law:
             title = c.hit.regulation_title_zh if zh else c.hit.regulation_title
-            quote = " ".join((c.quotes_zh or c.quotes) if zh else c.quotes)
+            quote = (joined(c.quotes_zh, c.hit.text_zh) if zh and c.quotes_zh
+                     else joined(c.quotes, c.hit.text))
             cell = escape(quote).replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {escape(title)} | {escape(c.label_zh if zh else c.label)} | "
                          f"{cell} [{c.number}] |")
@@ -354,7 +355,9 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
                 quotes = tuple(q for q in quotes if q != lead)
             # the other language beneath: our English under the official Chinese, or the
             # official Chinese under our English (a lawyer cannot sign an unofficial quote alone)
-            other = " ".join(citation.quotes if zh else citation.quotes_zh) if citation.quotes_zh else ""
+            other = ((joined(citation.quotes, citation.hit.text) if zh
+                      else joined(citation.quotes_zh, citation.hit.text_zh))
+                     if citation.quotes_zh else "")
             if not quotes and not other:
                 continue
             if heading:  # only over quotes (regression: a heading stood alone when the lead
@@ -372,6 +375,21 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
     return "\n".join(lines)
 
 
+def joined(quotes: Sequence[str], text: str) -> str:
+    """Quotes of one article on one line, with " … " where the article has text between two
+    of them (regression, bug hunt: sentences 2 and 4 of an article were run together as if
+    one passage)."""
+    out, end = "", None
+    for quote in quotes:
+        start = text.find(quote, end or 0)
+        if out:
+            adjacent = start >= 0 and end is not None and not text[end:start].strip()
+            out += " " if adjacent else " … "
+        out += quote
+        end = start + len(quote) if start >= 0 else None
+    return out
+
+
 def _lead(citation: Citation, zh: bool) -> str:
     if citation.lead:
         return citation.lead
@@ -379,4 +397,4 @@ def _lead(citation: Citation, zh: bool) -> str:
     return quotes[0] if quotes else ""  # an article asked for by number: its opening
 
 
-__all__ = ["Answer", "Answerer", "Citation", "render"]
+__all__ = ["Answer", "Answerer", "Citation", "joined", "render"]
