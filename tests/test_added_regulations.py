@@ -282,3 +282,12 @@ def test_official_chinese_text_is_required_unless_the_front_matter_says_there_is
     (root / "official-zh" / "eu-ai-act-2024.md").write_text(DRONE_ZH)
     assert problems(root) == [f"{path}:12: front matter says 'official_zh: false' but "
                               f"{root}/official-zh/eu-ai-act-2024.md exists: remove one of them"]
+
+
+@pytest.mark.parametrize("question", ["Article 3", "第三条说什么"])
+def test_retrieve_puts_every_regulations_article_of_a_bare_number_first(five, question):
+    # Regression (bug hunt): `retrieve("Art. 17")` left two of the three Art. 17s out of the
+    # top five while `ask` cited all three
+    _, qa = five
+    assert {h.source_id for h in qa.retrieve(question, k=2)} == {"toy-2024#3", "drone-2025#3"}
+    assert qa.ask(question).status == "partial"

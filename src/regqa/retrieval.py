@@ -304,6 +304,12 @@ class HybridRetriever(BaseRetriever):
         if s.lookup:
             looked_up = [src for src in self._lookups(query) if self._allowed_source(src)]
         ranked = sorted(scores, key=lambda src: -scores[src])
+        if s.lookup and query.bare:
+            # "Art. 17" and nothing else: each regulation's Article 17, best ranked first, as
+            # `ask` cites them (regression, bug hunt: retrieve returned one of the three)
+            bare = [src for src in self._bare_references(query) if self._allowed_source(src)]
+            looked_up += sorted((src for src in bare if src not in looked_up),
+                                key=lambda src: (src not in scores, -scores.get(src, 0.0)))
         if s.named_first and query.named:
             ranked = self._named_first(ranked, query.named)
         order = looked_up + [src for src in ranked if src not in looked_up]
