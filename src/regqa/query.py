@@ -328,6 +328,10 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
         if hit and place == "us" and not re.search(r"\b(the US|US (law|rules?|government|"
                                                    r"regulators?|companies|market))\b", text):
             continue
+        # with a corpus regulation named, a place that says where a firm is from ("美国公司",
+        # "European companies") asks whether our rules reach it: in scope
+        if hit and named and _firm_from(place, text if not latin else lowered):
+            continue
         if hit and jurisdiction.lower() not in home and not (
                 "china" in home and HOME.search(text)):
             if lang == "zh":  # the place as the question writes it ("欧盟"), not our English
@@ -352,6 +356,23 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                 return f"问题涉及《{title}》，它不在本语料库中"
             return f"it is about 《{title}》, which is not in the corpus ({names})"
     return None
+
+
+FIRM = re.compile(r"^(?:[\s-]*(?:based|headquartered|registered|owned|incorporated|ai|tech|"
+                  r"technology|foreign|overseas|large|small))*[\s-]*(?:compan(?:y|ies)|firms?|"
+                  r"providers?|businesses|enterprises?|startups?|platforms?|developers?|"
+                  r"entit(?:y|ies)|subsidiar(?:y|ies)|vendors?)\b"
+                  r"|^的?(?:公司|企业|平台|厂商|服务商|服务提供者|提供者|开发者|团队|子公司|主体)")
+
+
+def _firm_from(place: str, text: str) -> bool:
+    """Whether `place` is where a firm is from ("a US company", "欧盟的公司")."""
+    start = text.find(place)
+    while start >= 0:
+        if FIRM.search(text[start + len(place):]):
+            return True
+        start = text.find(place, start + 1)
+    return False
 
 
 def _content_size(text: str) -> int:
