@@ -99,10 +99,14 @@ def clean_history(history: object) -> list | None:
         message = isinstance(turn, dict) or getattr(turn, "role", None) is not None
         pair = isinstance(turn, list | tuple) and bool(turn) and isinstance(turn[0], str)
         if not (message or pair):
-            raise InputError("each history turn must be {'role': 'user', 'content': …} or a "
-                             f"(user, assistant) pair, not {type(turn).__name__} "
-                             f"{_short(turn)}")
+            raise bad_turn(turn)
     return kept
+
+
+def bad_turn(turn: object) -> InputError:
+    """The error for a history turn of no accepted form (the Python API's and the web API's)."""
+    return InputError("each history turn must be {'role': 'user', 'content': …} or a "
+                      f"(user, assistant) pair, not {type(turn).__name__} {_short(turn)}")
 
 
 def check_choices(names: list[str] | None, choices: Sequence[str], what: str) -> None:
@@ -118,5 +122,5 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-__all__ = ["MAX_HISTORY_TURNS", "MAX_QUESTION_CHARS", "MAX_RAW_CHARS", "check_choices",
+__all__ = ["MAX_HISTORY_TURNS", "MAX_QUESTION_CHARS", "MAX_RAW_CHARS", "bad_turn", "check_choices",
            "check_k", "check_names", "clean_history", "clean_question", "clean_turn"]

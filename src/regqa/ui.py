@@ -23,7 +23,7 @@ import gradio as gr
 
 from .errors import InputError
 from .feedback import AlreadyVoted, record_feedback
-from .inputs import MAX_QUESTION_CHARS, clean_history, clean_question
+from .inputs import MAX_QUESTION_CHARS, bad_turn, clean_history, clean_question
 from .text import zh_number
 from .version import __version__
 
@@ -76,6 +76,7 @@ T = {
         "in_force": "in force {date}", "art": "Art. {n}", "copy": "Copy citation",
         "copied": "Copied", "commentary": "Commentary by {author}, not law",
         "closest": "No provision answers this; the closest ones (not an answer):",
+        "export_closest": "Closest provisions (not an answer)",
         "no_sources": "No sources for this message.", "answer_n": "Answer {n}",
     },
     "zh": {
@@ -103,6 +104,7 @@ T = {
         "in_force": "{date} 起施行", "art": "第{n}条", "copy": "复制引用", "copied": "已复制",
         "commentary": "{author} 的评论，非法律文本",
         "closest": "没有条款回答此问题；最接近的条款（并非答案）：",
+        "export_closest": "最接近的条款（并非答案）",
         "no_sources": "此消息没有来源。", "answer_n": "第 {n} 个回答",
     },
 }
@@ -312,8 +314,8 @@ def export_markdown(turns: list[dict], lang: str = "en") -> str:
         lines += [turn.get("text") or "", ""]
         cards = turn.get("cards") or []
         if cards:
-            closest = "最接近的条款（并非答案）" if lang == "zh" else "Closest provisions (not an answer)"
-            lines += [f"### {closest if turn.get('status') == 'no_match' else t['sources']}", ""]
+            lines += [f"### {t['export_closest' if turn.get('status') == 'no_match' else 'sources']}",
+                      ""]
         for card in cards:
             prefix = f"[{card['number']}] " if card["number"] is not None else "- "
             # regression (bug hunt): a Chinese export cited in English while "Copy citation"
@@ -371,8 +373,7 @@ def _messages(history: list) -> list[dict]:
             messages += [{"role": "user", "content": turn[0]},
                          {"role": "assistant", "content": turn[1] or ""}]
         else:
-            raise InputError("each history turn must be {'role': 'user', 'content': …} or a "
-                             f"(user, assistant) pair, not {type(turn).__name__}")
+            raise bad_turn(turn)
     return messages
 
 
