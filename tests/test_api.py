@@ -68,3 +68,20 @@ def test_a_bare_article_number_is_answered_from_the_one_regulation_selected(qa):
     assert (answer.status, answer.reason) == (
         "no_match", "the Generative AI Measures have articles 1–24 (24 in all); there is no "
         "Article 30")
+
+
+@pytest.mark.parametrize("question", ["How much are the fines?", "罚则是什么？"])
+def test_an_aspect_asked_in_general_is_answered_from_each_regulations_key_articles(
+        fake_qa, question):
+    # Regression (bug hunt): "How much are the fines?" and "罚款是多少？" were refused as
+    # off the subject; each regulation's penalty articles answer them
+    answer = fake_qa.ask(question)
+    assert answer.status == "grounded"
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#4"]
+    assert fake_qa.retrieve(question, k=2)[0].via[0] == "general"
+
+
+def test_the_same_aspect_of_another_subject_gets_no_key_articles(fake_qa):
+    # "parking" is no word of the corpus: the question asks about something else
+    hits = fake_qa.retrieve("What are the fines for parking?", k=5)
+    assert "general" not in {tag for hit in hits for tag in hit.via}

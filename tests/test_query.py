@@ -401,3 +401,24 @@ def test_chinese_an_english_question_quotes_is_searched_by_the_model_that_reads_
     assert (query.lang, query.searched_in) == ("en", "zh")
     history = [{"role": "user", "content": "Must toy robots carry a label?"}]
     assert not analyse("What is 退款机器人?", corpus, history).followup
+
+
+@pytest.mark.parametrize(("question", "general"), [
+    ("What are the penalties?", "penalties"),
+    ("罚款是多少？", "penalties"),
+    ("Who do these rules apply to?", "scope"),
+    # a subject of its own, a named regulation or article, two aspects, a definition
+    ("What are the penalties for selling a broken toy at a flea market?", ""),
+    ("What are the penalties under the toy rules?", ""),
+    ("What does Article 4 say about fines?", ""),
+    ("罚则和适用范围是什么？", ""),
+    ("What does it mean?", ""),
+])
+def test_an_aspect_asked_of_the_rules_in_general_is_recognised(corpus, question, general):
+    assert analyse(question, corpus).general == general
+
+
+def test_only_a_first_turn_asks_an_aspect_of_the_rules_in_general(corpus):
+    # later, "and the penalties?" asks it of the conversation's subject (Query.aspect)
+    history = [{"role": "user", "content": "Must toys carry a label?"}]
+    assert analyse("What are the penalties?", corpus, history).general == ""

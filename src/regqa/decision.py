@@ -202,6 +202,16 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
             for ref in ambiguous)
         return Decision("partial", reason, tuple(dict.fromkeys(
             f"{reg}#{n}" for ref in ambiguous for reg, n in ref.candidates)))
+    general = tuple(h.source_id for h in hits if "general" in h.via)
+    if general:
+        # an aspect asked of the rules in general ("罚款是多少？", "What's the effective
+        # date?"): each regulation's key articles for it answer, whatever the floor or the scope
+        # model make of so few words (a review found "How much are the fines?" refused as
+        # off the subject)
+        unsupported = _unsupported(query, [h for h in hits if h.source_id in general])
+        if unsupported:
+            return Decision("partial", _premise(unsupported, query.lang), general)
+        return Decision("grounded", "", general)
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")

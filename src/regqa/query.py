@@ -102,6 +102,11 @@ IN_CONTEXT_MAX = 5
 SWITCH_MAX = 2
 # A follow-up asking another aspect ("罚则呢？") says at most this much beside the aspect.
 ASPECT_MAX = 2
+# A first turn that asks one of these aspects and says at most this much beside it asks it of
+# the rules in general ("罚则是怎么规定的", "What's the effective date?"): each regulation's
+# key article for it answers. Definitions are not among them: "什么是…" needs its subject.
+GENERAL_ROLES = ("purpose", "scope", "penalties", "filing", "dates")
+GENERAL_MAX = 2
 # A figure is a premise only where the question states it as a rule: beside a word for a
 # deadline, a minimum or maximum, a fine or a duty ("30天内", "至少保存三年", "罚五十万",
 # "within 15 days", "fines of RMB 500,000, right?"). "24小时客服", "成立3年了" and "30% of our
@@ -169,6 +174,11 @@ class Query:
     search_lang: str = ""
     # the turn says nothing but its article references ("What does Article 30 say?", "第三十条")
     bare: bool = False
+    # the one aspect (GENERAL_ROLES) a first turn asks of the rules in general, naming no
+    # regulation, article or subject of its own ("罚款是多少？", "Who do these rules apply
+    # to?"); retrieval puts each regulation's key articles for it first when the turn's other
+    # words are all the corpus's own (index.unfamiliar), and the answer cites them
+    general: str = ""
 
     @property
     def searched_in(self) -> str:
@@ -435,17 +445,30 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
     # turn's regulation (development: +6 / −8 without the limit, +5 / −0 with it)
     if (previous is not None and (query.followup or query.in_context is not None)
             and not query.named and _intents(question) - previous.intents
-            and _content_size(_without_intents(question)) <= ASPECT_MAX):
+            and _content_size(without_intents(question)) <= ASPECT_MAX):
         query = replace(query, aspect=_in_turn(question, corpus, None, forced=False),
                         previous=previous)
+    if previous is None:
+        query = replace(query, general=_general(query, corpus))
     return query
+
+
+def _general(query: Query, corpus: Corpus) -> str:
+    """The aspect a first turn asks of the rules in general, or "" (see Query.general)."""
+    roles = [role for role in GENERAL_ROLES if role in query.intents]
+    about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
+    if (len(roles) != 1 or query.named or query.references or query.commentators
+            or query.out_of_scope or not about_all
+            or _content_size(without_intents(query.text)) > GENERAL_MAX):
+        return ""
+    return roles[0]
 
 
 def _intents(text: str) -> set[str]:
     return {name for name, pattern in INTENTS.items() if pattern.search(text)}
 
 
-def _without_intents(text: str) -> str:
+def without_intents(text: str) -> str:
     for pattern in INTENTS.values():
         text = pattern.sub(" ", text)
     return text

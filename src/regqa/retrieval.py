@@ -29,7 +29,7 @@ from .chunking import article_source_id, commentary_source_id
 from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
-from .query import Query, analyse
+from .query import Query, analyse, without_intents
 from .ranker import RETRIEVERS, Ranker, features_for
 
 RRF_K = 60
@@ -111,6 +111,7 @@ class SearchSettings:
     named_first: bool = True  # a regulation the turn names: its best article before the others
     aspect: bool = True  # a follow-up asking another aspect: also searched in the regulation
     classifier: bool = True  # the source classifier's ranking as one more ranker input
+    general: bool = True  # an aspect asked of the rules in general: each one's key articles first
 
 
 class HybridRetriever(BaseRetriever):
@@ -270,6 +271,17 @@ class HybridRetriever(BaseRetriever):
             names.append("reference")
         return names, rankings, similarity
 
+    def _general(self, query: Query) -> list[str]:
+        """Each allowed regulation's key articles for the aspect a turn asks of the rules in
+        general ("罚款是多少？"), when its other words are all the corpus's own: "How do I
+        register a trademark?" asks the same aspect of another subject."""
+        if not query.general or self.parts.unfamiliar(without_intents(query.text)):
+            return []
+        return [src for regulation in self.corpus.regulations
+                for src in (article_source_id(regulation.id, n)
+                            for n in regulation.key(query.general))
+                if self._allowed_source(src)]
+
     def _bare_references(self, query: Query) -> list[str]:
         """Articles a number with no regulation named could mean ("Article 17")."""
         return [article_source_id(reg, n) for r in query.references if r.regulation is None
@@ -310,13 +322,19 @@ class HybridRetriever(BaseRetriever):
             bare = [src for src in self._bare_references(query) if self._allowed_source(src)]
             looked_up += sorted((src for src in bare if src not in looked_up),
                                 key=lambda src: (src not in scores, -scores.get(src, 0.0)))
+        general: list[str] = []
+        if s.general:
+            general = [src for src in self._general(query) if src not in looked_up]
+            looked_up += sorted(general, key=lambda src: (src not in scores,
+                                                          -scores.get(src, 0.0)))
         if s.named_first and query.named:
             ranked = self._named_first(ranked, query.named)
         order = looked_up + [src for src in ranked if src not in looked_up]
         top = max(scores.values(), default=1.0)
         hits = []
         for source in order[: self.k]:
-            via = tuple(["lookup"] if source in looked_up else []) + tuple(found_by.get(source, ()))
+            tag = "general" if source in general else "lookup" if source in looked_up else ""
+            via = (tag,) * bool(tag) + tuple(found_by.get(source, ()))
             score = top + 1.0 if source in looked_up else scores[source]
             hits.append(self._hit(source, best_chunk.get(source), score,
                                   similarity.get(source, 0.0), via))
