@@ -252,6 +252,26 @@ def test_a_title_of_the_corpus_or_none_keeps_the_question_in_scope(corpus, quest
     assert analyse(question, corpus).out_of_scope is None
 
 
+@pytest.mark.parametrize(("question", "place"), [
+    ("What do the EU toy rules require?", "EU"),  # regression (bug hunt): answered from the toy
+    ("日本的玩具机器人规定是什么？", "日本"),  # rules, as "generative AI" was from the GenAI Measures
+])
+def test_another_jurisdiction_is_out_of_scope_even_when_a_corpus_name_is_used(corpus, question,
+                                                                             place):
+    assert place in analyse(question, corpus).out_of_scope
+
+
+@pytest.mark.parametrize("question", [
+    "Do the toy rules apply to a Japanese firm selling in China?",  # the home jurisdiction
+    "What does toy art. 3 say for a firm based in the EU?",  # an article asked for by name
+    "Do the toy rules apply to European companies?",  # where a firm is from (review of the
+    "美国公司要遵守玩具机器人规定吗？",  # fix above: applicability questions were refused)
+    "Does an EU-based provider need to follow the toy rules?",
+])
+def test_a_named_regulation_asked_about_at_home_or_by_article_stays_in_scope(corpus, question):
+    assert analyse(question, corpus).out_of_scope is None
+
+
 def test_new_york_is_another_jurisdiction(corpus):
     assert "United States" in analyse("Does NYC require a bias audit of hiring tools?",
                                       corpus).out_of_scope

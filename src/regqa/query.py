@@ -320,9 +320,13 @@ def _not_covered(patterns: tuple[str, ...]) -> re.Pattern:
 
 
 def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str],
-                  lang: str = "en") -> str | None:
-    """Why the corpus cannot answer the question, in the question's language (None if it may)."""
-    if named or commentators:
+                  lang: str = "en", lookup: bool = False) -> str | None:
+    """Why the corpus cannot answer the question, in the question's language (None if it may).
+    Another jurisdiction decides even when a regulation is named, since the regulations' names
+    include their subjects ("What does the EU AI Act require for generative AI?", "日本的生成式AI
+    规定是什么？" were answered from China's rules); an article asked for by its regulation does
+    not ("What does toy art. 3 say under the GDPR?")."""
+    if commentators or (named and lookup):
         return None
     home = {r.jurisdiction.lower() for r in corpus.regulations if r.jurisdiction}
     lowered = text.lower()
@@ -334,6 +338,10 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
         if hit and place == "us" and not re.search(r"\b(the US|US (law|rules?|government|"
                                                    r"regulators?|companies|market))\b", text):
             continue
+        # with a corpus regulation named, a place that says where a firm is from ("美国公司",
+        # "European companies") asks whether our rules reach it: in scope
+        if hit and named and _firm_from(place, text if not latin else lowered):
+            continue
         if hit and jurisdiction.lower() not in home and not (
                 "china" in home and HOME.search(text)):
             if lang == "zh":  # the place as the question writes it ("欧盟"), not our English
@@ -343,6 +351,8 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                                      if r.jurisdiction})) or "no jurisdiction"
             return (f"it is about {jurisdiction}, and the corpus holds only regulations of "
                     f"{held}")
+    if named:  # another instrument mentioned beside a corpus regulation is compared with it
+        return None
     names = ", ".join(r.short_title for r in corpus.regulations)
     if match := _not_covered(corpus.not_covered).search(text):
         if lang == "zh":
@@ -356,6 +366,23 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
                 return f"问题涉及《{title}》，它不在本语料库中"
             return f"it is about 《{title}》, which is not in the corpus ({names})"
     return None
+
+
+FIRM = re.compile(r"^(?:[\s-]*(?:based|headquartered|registered|owned|incorporated|ai|tech|"
+                  r"technology|foreign|overseas|large|small))*[\s-]*(?:compan(?:y|ies)|firms?|"
+                  r"providers?|businesses|enterprises?|startups?|platforms?|developers?|"
+                  r"entit(?:y|ies)|subsidiar(?:y|ies)|vendors?)\b"
+                  r"|^的?(?:公司|企业|平台|厂商|服务商|服务提供者|提供者|开发者|团队|子公司|主体)")
+
+
+def _firm_from(place: str, text: str) -> bool:
+    """Whether `place` is where a firm is from ("a US company", "欧盟的公司")."""
+    start = text.find(place)
+    while start >= 0:
+        if FIRM.search(text[start + len(place):]):
+            return True
+        start = text.find(place, start + 1)
+    return False
 
 
 def _content_size(text: str) -> int:
@@ -521,5 +548,5 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
-        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang),
+        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs)),
         figures=tuple(stated_figures(question)))
