@@ -291,3 +291,12 @@ def test_retrieve_puts_every_regulations_article_of_a_bare_number_first(five, qu
     _, qa = five
     assert {h.source_id for h in qa.retrieve(question, k=2)} == {"toy-2024#3", "drone-2025#3"}
     assert qa.ask(question).status == "partial"
+
+
+def test_an_aspect_asked_in_general_is_answered_as_a_row_per_regulation(five):
+    _, qa = five
+    answer = qa.ask("Who do these rules apply to?")
+    assert (answer.status, answer.reason) == (
+        "grounded", "no regulation was named, so each regulation's articles on scope follow")
+    assert {c.hit.source_id for c in answer.citations} == {"toy-2024#1", "drone-2025#1"}
+    assert "| Regulation | Article | Rule |" in answer.text

@@ -442,3 +442,10 @@ def test_only_a_first_turn_asks_an_aspect_of_the_rules_in_general(corpus):
     # later, "and the penalties?" asks it of the conversation's subject (Query.aspect)
     history = [{"role": "user", "content": "Must toys carry a label?"}]
     assert analyse("What are the penalties?", corpus, history).general == ""
+
+
+def test_every_aspect_asked_in_general_has_words_to_say_so():
+    from regqa.decision import ASPECTS
+    from regqa.query import GENERAL_ROLES
+
+    assert set(ASPECTS) == set(GENERAL_ROLES)

@@ -235,7 +235,10 @@ class Answerer:
             return Answer(query.text, no_match_text(reason, hits, lang, self.corpus),
                           "no_match", (), tuple(hits), relevance=relevance, reason=reason,
                           lang=lang)
-        comparison = query.wants("comparison") and len(query.spans) >= 2
+        # an aspect asked of the rules in general is answered like a comparison: a row for
+        # each regulation's article on it
+        comparison = ((query.wants("comparison") and len(query.spans) >= 2)
+                      or bool(query.general and decision.lookup))
         answer = Answer(query.text, "", decision.status, citations, tuple(hits),
                         relevance=relevance, reason=decision.reason, lang=lang,
                         comparison=comparison)
@@ -316,7 +319,7 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
     law = [c for c in answer.citations if c.hit.kind == "article"]
     commentary = [c for c in answer.citations if c.hit.kind == "commentary"]
     lines: list[str] = []
-    if answer.status == "partial" and answer.reason:
+    if answer.status in ("partial", "grounded") and answer.reason:
         lines.append(("注意：" if zh else "Note: ") + escape(answer.reason) + ("。" if zh else "."))
     for citation in commentary:
         hit = citation.hit

@@ -140,6 +140,19 @@ def _not_addressed(named: Sequence[str], corpus: Corpus, lang: str) -> str:
     return f"nothing in the {names} addresses it"
 
 
+ASPECTS = {"penalties": ("penalties", "法律责任"), "filing": ("filing", "备案"),
+           "dates": ("entry into force", "施行日期"), "scope": ("scope", "适用范围"),
+           "purpose": ("purpose and legal basis", "立法目的和依据")}
+
+
+def _in_general(query: Query) -> str:
+    """What a user asking an aspect of the rules in general is told (Query.general)."""
+    english, chinese = ASPECTS.get(query.general, (query.general, query.general))
+    if query.lang == "zh":
+        return f"问题没有指明哪部规定，以下列出各部规定关于{chinese}的条文"
+    return f"no regulation was named, so each regulation's articles on {english} follow"
+
+
 def _unsupported(query: Query, articles: Sequence) -> list[str]:
     """The figures the question states that none of these articles sets, in either language
     ("算法备案的有效期是三年吧？" when the filing article sets no three years)."""
@@ -211,7 +224,7 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         unsupported = _unsupported(query, [h for h in hits if h.source_id in general])
         if unsupported:
             return Decision("partial", _premise(unsupported, query.lang), general)
-        return Decision("grounded", "", general)
+        return Decision("grounded", _in_general(query), general)
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")
