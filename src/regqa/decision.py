@@ -224,7 +224,9 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         unsupported = _unsupported(query, [h for h in hits if h.source_id in general])
         if unsupported:
             return Decision("partial", _premise(unsupported, query.lang), general)
-        return Decision("grounded", _in_general(query), general)
+        # (one regulation, when the filter selects one: then nothing is left to say)
+        several = len({source.split("#")[0] for source in general}) > 1
+        return Decision("grounded", _in_general(query) if several else "", general)
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")

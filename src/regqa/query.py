@@ -472,7 +472,7 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
     # turn's regulation (development: +6 / −8 without the limit, +5 / −0 with it)
     if (previous is not None and (query.followup or query.in_context is not None)
             and not query.named and _intents(question) - previous.intents
-            and _content_size(without_intents(question)) <= ASPECT_MAX):
+            and _content_size(_without_intents(question)) <= ASPECT_MAX):
         query = replace(query, aspect=_in_turn(question, corpus, None, forced=False),
                         previous=previous)
     if previous is None:
@@ -486,16 +486,23 @@ def _general(query: Query, corpus: Corpus) -> str:
     about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
     if (len(roles) != 1 or query.named or query.references or query.commentators
             or query.out_of_scope or not about_all
-            or _content_size(without_intents(query.text)) > GENERAL_MAX):
+            or _content_size(beside_aspect(query.text, roles[0])) > GENERAL_MAX):
         return ""
     return roles[0]
+
+
+def beside_aspect(text: str, role: str) -> str:
+    """The turn's words besides those that ask the aspect `role`; only those, since another
+    intent's pattern can take a whole question ("What is the fine for littering?" read as a
+    definition question was left with no words, and answered from the penalty articles)."""
+    return INTENTS[role].sub(" ", text)
 
 
 def _intents(text: str) -> set[str]:
     return {name for name, pattern in INTENTS.items() if pattern.search(text)}
 
 
-def without_intents(text: str) -> str:
+def _without_intents(text: str) -> str:
     for pattern in INTENTS.values():
         text = pattern.sub(" ", text)
     return text

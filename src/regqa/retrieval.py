@@ -29,7 +29,7 @@ from .chunking import article_source_id, commentary_source_id
 from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
-from .query import Query, analyse, without_intents
+from .query import Query, analyse, beside_aspect
 from .ranker import RETRIEVERS, Ranker, features_for
 
 RRF_K = 60
@@ -275,7 +275,7 @@ class HybridRetriever(BaseRetriever):
         """Each allowed regulation's key articles for the aspect a turn asks of the rules in
         general ("罚款是多少？"), when its other words are all the corpus's own: "How do I
         register a trademark?" asks the same aspect of another subject."""
-        if not query.general or self.parts.unfamiliar(without_intents(query.text)):
+        if not query.general or self.parts.unfamiliar(beside_aspect(query.text, query.general)):
             return []
         return [src for regulation in self.corpus.regulations
                 for src in (article_source_id(regulation.id, n)
