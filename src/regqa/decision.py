@@ -147,7 +147,7 @@ ASPECTS = {"penalties": ("penalties", "法律责任"), "filing": ("filing", "备
 
 def _in_general(query: Query) -> str:
     """What a user asking an aspect of the rules in general is told (Query.general)."""
-    english, chinese = ASPECTS.get(query.general, (query.general, query.general))
+    english, chinese = ASPECTS[query.general]  # every GENERAL_ROLES aspect (a test checks)
     if query.lang == "zh":
         return f"问题没有指明哪部规定，以下列出各部规定关于{chinese}的条文"
     return f"no regulation was named, so each regulation's articles on {english} follow"

@@ -25,7 +25,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .chunking import article_source_id, commentary_source_id
+from .chunking import article_source_id, commentary_source_id, key_sources
 from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
@@ -277,9 +277,7 @@ class HybridRetriever(BaseRetriever):
         register a trademark?" asks the same aspect of another subject."""
         if not query.general or self.parts.unfamiliar(beside_aspect(query.text, query.general)):
             return []
-        return [src for regulation in self.corpus.regulations
-                for src in (article_source_id(regulation.id, n)
-                            for n in regulation.key(query.general))
+        return [src for src in key_sources(self.corpus, query.general)
                 if self._allowed_source(src)]
 
     def _bare_references(self, query: Query) -> list[str]:
@@ -316,17 +314,20 @@ class HybridRetriever(BaseRetriever):
         if s.lookup:
             looked_up = [src for src in self._lookups(query) if self._allowed_source(src)]
         ranked = sorted(scores, key=lambda src: -scores[src])
+
+        def best_first(sources) -> list[str]:  # ranked ones by score, then the rest
+            return sorted((src for src in sources if src not in looked_up),
+                          key=lambda src: (src not in scores, -scores.get(src, 0.0)))
+
         if s.lookup and query.bare:
             # "Art. 17" and nothing else: each regulation's Article 17, best ranked first, as
             # `ask` cites them (regression, bug hunt: retrieve returned one of the three)
-            bare = [src for src in self._bare_references(query) if self._allowed_source(src)]
-            looked_up += sorted((src for src in bare if src not in looked_up),
-                                key=lambda src: (src not in scores, -scores.get(src, 0.0)))
+            looked_up += best_first(src for src in self._bare_references(query)
+                                    if self._allowed_source(src))
         general: list[str] = []
         if s.general:
-            general = [src for src in self._general(query) if src not in looked_up]
-            looked_up += sorted(general, key=lambda src: (src not in scores,
-                                                          -scores.get(src, 0.0)))
+            general = best_first(self._general(query))
+            looked_up += general
         if s.named_first and query.named:
             ranked = self._named_first(ranked, query.named)
         order = looked_up + [src for src in ranked if src not in looked_up]
