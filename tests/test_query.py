@@ -238,6 +238,33 @@ def test_the_not_covered_list_comes_from_the_corpus(tmp_path):
     assert analyse("Does the Consumer Goods Actuary apply?", corpus).out_of_scope is None
 
 
+def test_a_latin_entry_glued_to_chinese_characters_still_matches(corpus):
+    # regression: "那GB 45438-2025第几章…" was answered: `\\b` sees no edge between 那 and G
+    assert analyse("那PIPL第几条讲敏感信息？", corpus).out_of_scope == "问题涉及PIPL，它不在本语料库中"
+    assert analyse("Does PIPLX apply?", corpus).out_of_scope is None
+
+
+@pytest.mark.parametrize(("question", "why"), [
+    ("那数据出境要怎么申报？", "问题涉及数据出境，它不在本语料库中"),
+    ("What about Japan's rules?", "it is about Japan, and the corpus holds only regulations of "
+                                  "China"),
+])
+def test_a_follow_up_about_another_instrument_or_place_is_out_of_scope(corpus, question, why):
+    # regression (development follow-ups): the regulation carried over from the first turn
+    # counted as named, so the instrument read as compared with it and the turn was answered
+    history = [{"role": "user", "content": "What do the toy rules say about refunds in China?"}]
+    query = analyse(question, corpus, history)
+    assert query.followup and query.regulations == ("toy-2024",)
+    assert query.out_of_scope == why
+
+
+@pytest.mark.parametrize("question", ["那美国公司呢？", "And for minors?"])
+def test_a_follow_up_about_a_foreign_firm_or_the_same_subject_stays_in_scope(corpus, question):
+    history = [{"role": "user", "content": "What do the toy rules say about refunds in China?"}]
+    query = analyse(question, corpus, history)
+    assert query.followup and query.out_of_scope is None
+
+
 def test_a_titled_instrument_outside_the_corpus_is_out_of_scope(corpus):
     out = analyse("《消费者权益保护法》对退货期限怎么规定？", corpus)
     assert out.out_of_scope == "问题涉及《消费者权益保护法》，它不在本语料库中"

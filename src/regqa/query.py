@@ -314,13 +314,16 @@ def _resolve(corpus: Corpus, refs: Sequence, context: Sequence[str] = ()) -> lis
 
 @functools.lru_cache(maxsize=8)
 def _not_covered(patterns: tuple[str, ...]) -> re.Pattern:
-    """One regex for the corpus's not-covered list; Latin-script entries match whole words."""
-    parts = [rf"\b(?:{p})\b" if p.isascii() else f"(?:{p})" for p in patterns]
+    """One regex for the corpus's not-covered list; Latin-script entries match whole words.
+    A word's edge is a Latin letter or digit on neither side, not `\\b`: a Chinese character is
+    a word character too, so "那GB 45438-2025第几章…" never matched "GB ?45438"."""
+    parts = [rf"(?<![a-z0-9])(?:{p})(?![a-z0-9])" if p.isascii() else f"(?:{p})"
+             for p in patterns]
     return re.compile("|".join(parts) or r"(?!)", re.I)
 
 
 def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators: Sequence[str],
-                  lang: str = "en", lookup: bool = False) -> str | None:
+                  lang: str = "en", lookup: bool = False, firms: bool = False) -> str | None:
     """Why the corpus cannot answer the question, in the question's language (None if it may).
     Another jurisdiction decides even when a regulation is named, since the regulations' names
     include their subjects ("What does the EU AI Act require for generative AI?", "日本的生成式AI
@@ -340,7 +343,7 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
             continue
         # with a corpus regulation named, a place that says where a firm is from ("美国公司",
         # "European companies") asks whether our rules reach it: in scope
-        if hit and named and _firm_from(place, text if not latin else lowered):
+        if hit and (named or firms) and _firm_from(place, text if not latin else lowered):
             continue
         if hit and jurisdiction.lower() not in home and not (
                 "china" in home and HOME.search(text)):
@@ -555,5 +558,10 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         commentators=tuple(commentators), intents=frozenset(intents),
         glossary_en=tuple(glossary_english(standalone, corpus)) if lang == "zh" else (),
         followup=followup,
-        out_of_scope=_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs)),
+        # a follow-up that names another instrument or place asks about it, not about the
+        # regulation carried over from the turn before ("那个人信息保护法里敏感个人信息怎么定义？",
+        # "What about Japan's AI guidelines?" were answered from the first turn's article)
+        out_of_scope=(_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs))
+                      or (_out_of_scope(question, corpus, (), commentators, lang, bool(refs),
+                                        firms=True) if followup and not named else None)),
         figures=tuple(stated_figures(question)))
