@@ -90,3 +90,27 @@ def test_the_same_aspect_of_another_subject_gets_no_key_articles(fake_qa, questi
     # articles, since the definition pattern ("what is …?") took all its words
     hits = fake_qa.retrieve(question, k=5)
     assert "general" not in {tag for hit in hits for tag in hit.via}
+
+
+def test_a_sanction_asked_of_a_duty_puts_the_penalty_article_enforcing_it_first(fake_qa):
+    # toy Art. 4 fines a breach of Art. 2 (the front matter's references); the duty article
+    # matches the words better, but the sanction is what is asked
+    from regqa.retrieval import SearchSettings
+
+    question = "What is the penalty for no battery type and age range label?"
+    off = fake_qa.retrieve(question, k=3, settings=SearchSettings(enforcers=False))
+    assert [h.source_id for h in off] == ["toy-2024#2", "toy-2024#4", "toy-2024#1"]
+    hits = fake_qa.retrieve(question, k=3)
+    assert [h.source_id for h in hits] == ["toy-2024#4", "toy-2024#2", "toy-2024#1"]
+    assert hits[0].via[0] == "enforces"
+
+
+def test_asking_which_duty_is_breached_keeps_the_duty_article_first(fake_qa):
+    hits = fake_qa.retrieve("Which duty requires a battery type and age range label?", k=2)
+    assert [h.source_id for h in hits] == ["toy-2024#2", "toy-2024#4"]
+
+
+def test_the_sanction_for_a_named_article_cites_the_penalty_article_then_it(fake_qa):
+    answer = fake_qa.ask("What is the penalty under toy art. 2?")
+    assert answer.status == "grounded"
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#4", "toy-2024#2"]

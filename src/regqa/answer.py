@@ -190,6 +190,8 @@ class Answerer:
         # development sets) cost more precision than it gained recall. Following the corpus's
         # cross-references from the cited articles lost on the held-out questions too.
         chosen = [articles[0]]
+        if "enforces" in articles[0].via:  # the sanction asked, then the duty it enforces
+            chosen += [h for h in articles if "enforces" not in h.via][:1]
         for regulation_id in query.spans:
             if all(c.regulation != regulation_id for c in chosen):
                 chosen += [h for h in articles if h.regulation == regulation_id][:1]

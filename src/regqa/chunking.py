@@ -58,6 +58,19 @@ def key_sources(corpus: Corpus, role: str, regulations: Iterable[str] | None = N
             if wanted is None or r.id in wanted for n in r.key(role)]
 
 
+def enforcers(corpus: Corpus) -> dict[str, list[str]]:
+    """Article source id -> the penalty articles (`key_articles: penalties`) whose text
+    refers to it (the front matter's `references`), in corpus order."""
+    out: dict[str, list[str]] = {}
+    for regulation in corpus.regulations:
+        penalties = set(regulation.key("penalties"))
+        for ref in regulation.references:
+            if ref.from_article in penalties and ref.article is not None:
+                out.setdefault(article_source_id(ref.regulation, ref.article), []).append(
+                    article_source_id(regulation.id, ref.from_article))
+    return out
+
+
 def _pack(header: str, lead: str, pieces: list[str], fits: Callable[[str], bool]) -> list[str]:
     """Greedily join pieces under header(+lead) while the result fits the window."""
     out, current = [], []

@@ -184,6 +184,8 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         _no_such_article(regulation, numbers, corpus, query.lang)
         for regulation, numbers in absent.items())
     found = [f"{r.regulation}#{r.article}" for r in query.lookups]
+    if found:  # "违反第十七条最高罚多少": the penalty article that enforces it, then the article
+        found = [h.source_id for h in hits if "enforces" in h.via] + found
     named = [f"commentary:{doc}" for doc in query.commentators]
     if missing and not found:
         return Decision("no_match", missing)

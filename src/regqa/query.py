@@ -67,6 +67,10 @@ STRONG_FOLLOW_UP = re.compile(
     r"do (they|these|those)|how does that)\b|^\s*(那|还有|那么|另外|同样)|呢\s*[？?]?\s*$", re.I)
 WEAK_FOLLOW_UP = re.compile(
     r"^\s*(is (that|this|it)|what if|so|or|but|then)\b|^\s*(这个|这些|它|如果是|要是)", re.I)
+# Words that ask for the sanction itself: narrower than the penalties intent, which also reads
+# "违反哪一条" and "is it a breach" (they ask which duty, and its article answers)
+SANCTION = re.compile(r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|consequences?|"
+                      r"what happens if)\b|罚|后果|会怎么样|追究", re.I)
 # Place names -> the jurisdiction they belong to. World knowledge, not corpus knowledge: a
 # regulation's own jurisdiction comes from its front matter.
 PLACES: dict[str, str] = {
@@ -179,6 +183,9 @@ class Query:
     # to?"); retrieval puts each regulation's key articles for it first when the turn's other
     # words are all the corpus's own (index.unfamiliar), and the answer cites them
     general: str = ""
+    # the question (with the turn before, in a follow-up) asks what the sanction is ("最高罚
+    # 多少", "What's the fine for…"), not only whether a rule is broken ("违反哪一条")
+    sanction: bool = False
 
     @property
     def searched_in(self) -> str:
@@ -564,4 +571,5 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         out_of_scope=(_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs))
                       or (_out_of_scope(question, corpus, (), commentators, lang, bool(refs),
                                         firms=True) if followup and not named else None)),
-        figures=tuple(stated_figures(question)))
+        figures=tuple(stated_figures(question)),
+        sanction=bool(SANCTION.search(standalone)))

@@ -25,7 +25,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .chunking import article_source_id, commentary_source_id, key_sources
+from .chunking import article_source_id, commentary_source_id, enforcers, key_sources
 from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
@@ -112,6 +112,7 @@ class SearchSettings:
     aspect: bool = True  # a follow-up asking another aspect: also searched in the regulation
     classifier: bool = True  # the source classifier's ranking as one more ranker input
     general: bool = True  # an aspect asked of the rules in general: each one's key articles first
+    enforcers: bool = True  # a sanction asked of a duty: the penalty article enforcing it first
 
 
 class HybridRetriever(BaseRetriever):
@@ -133,6 +134,7 @@ class HybridRetriever(BaseRetriever):
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
         self._about = {commentary_source_id(d.id): set(d.regulations) for d in corpus.commentary}
+        self._enforcers = enforcers(corpus)
         # A filter or a long list must not come back short: search every chunk then.
         self.depth = len(parts.chunks) if (self.regulations or self.kinds or k > DEPTH // 3) \
             else DEPTH
@@ -166,6 +168,33 @@ class HybridRetriever(BaseRetriever):
                             QueryBundle(text, embedding=vector), lexical=False), vector
 
     def search(self, query: Query) -> list[Hit]:
+        hits = self._search_conversation(query)
+        return self._enforcers_first(hits, query) if self.settings.enforcers else hits
+
+    def _enforcers_first(self, hits: list[Hit], query: Query) -> list[Hit]:
+        """A question that asks the sanction for what its best article requires ("没给用户关闭
+        推荐的选项，会怎么罚？", "违反第十七条最高罚多少"): the penalty articles that refer to
+        that article (the corpus's references) go right before it, in their own order of rank.
+        The duty article matched the question's words better, but the sanction is what was
+        asked, and it is the penalty article that sets it."""
+        articles = [h for h in hits if h.kind == "article"]
+        if not query.sanction or not articles:
+            return hits
+        duty = articles[0]
+        sources = [s for s in self._enforcers.get(duty.source_id, ()) if self._allowed_source(s)]
+        if not sources:
+            return hits
+        place = {h.source_id: i for i, h in enumerate(hits)}
+        sources.sort(key=lambda s: place.get(s, len(hits)))
+        found = {h.source_id: h for h in hits}
+        promoted = [replace(found[s], score=duty.score, via=("enforces", *found[s].via))
+                    if s in found else self._hit(s, None, duty.score, 0.0, ("enforces",))
+                    for s in sources]
+        rest = [h for h in hits if h.source_id not in set(sources)]
+        at = rest.index(duty)
+        return (rest[:at] + promoted + rest[at:])[: self.k]
+
+    def _search_conversation(self, query: Query) -> list[Hit]:
         if query.aspect is None or not self.settings.aspect:
             return self._search_turn(query)
         # Another aspect of the conversation's subject ("and the penalties?"): the turn alone,

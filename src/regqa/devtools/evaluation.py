@@ -37,7 +37,7 @@ FALSE_ABSTENTION_BOUND = 0.01
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, learned=False, context=False, named_first=False,
-                       classifier=False, aspect=False, general=False)
+                       classifier=False, aspect=False, general=False, enforcers=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
@@ -52,6 +52,8 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- named regulation first": (replace(REGQA, named_first=False), ()),
     "- another aspect searched in the regulation": (replace(REGQA, aspect=False), ()),
     "- an aspect asked in general: key articles first": (replace(REGQA, general=False), ()),
+    "- a sanction asked of a duty: its penalty article first": (
+        replace(REGQA, enforcers=False), ()),
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("bm25", "e5", "bm25_zh")},
     "- source classifier": (REGQA, ("rr_classifier",)),
