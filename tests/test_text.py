@@ -33,6 +33,8 @@ def test_figures_are_read_with_their_units_in_both_languages():
         ("twenty-four hours", 24.0, "hour"), ("RMB 500,000", 500000.0, "yuan"),
         ("30-day", 30.0, "day")]
     assert [f[:3] for f in figures("罚款10,000元")] == [("10,000元", 10000.0, "yuan")]
+    # regression (bug hunt): the fine word five characters before the sum
+    assert [f[:3] for f in figures("罚款最高是50万吗？")] == [("50万", 500000.0, "yuan")]
 
 
 def test_calendar_days_are_not_set_by_working_days():

@@ -227,7 +227,8 @@ def figures(text: str) -> list[tuple[str, float, str, int]]:
     found = []
     for match in ZH_FIGURE.finditer(text):
         number, scale, unit = match.groups()
-        fine = "罚" in text[max(0, match.start() - 4):match.start()]
+        # (six characters: "罚款最高是50万吗？" was not read as a fine: bug hunt)
+        fine = "罚" in text[max(0, match.start() - 6):match.start()]
         if (unit is None and not (scale and fine)) or ZH_SPAN.search(number) or len(number) > 12:
             continue
         try:
