@@ -299,6 +299,18 @@ def test_a_named_regulation_asked_about_at_home_or_by_article_stays_in_scope(cor
     assert analyse(question, corpus).out_of_scope is None
 
 
+@pytest.mark.parametrize(("question", "place"), [
+    ("What do Russia's toy rules require?", "Russia"),  # bug hunt: Russia, Vietnam, Italy
+    ("越南的玩具机器人规定怎么说？", "越南"),  # and the UAE were missing
+])
+def test_more_countries_are_other_jurisdictions(corpus, question, place):
+    assert place in analyse(question, corpus).out_of_scope
+
+
+def test_a_language_adjective_is_not_a_place(corpus):
+    assert analyse("Is there a Spanish version of the toy rules?", corpus).out_of_scope is None
+
+
 def test_new_york_is_another_jurisdiction(corpus):
     assert "United States" in analyse("Does NYC require a bias audit of hiring tools?",
                                       corpus).out_of_scope

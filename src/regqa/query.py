@@ -93,6 +93,21 @@ PLACES: dict[str, str] = {
     "法国": "France", "hong kong": "Hong Kong", "香港": "Hong Kong", "taiwan": "Taiwan",
     "台湾": "Taiwan", "macau": "Macau", "澳门": "Macau", "oecd": "OECD", "unesco": "UNESCO",
     "council of europe": "Council of Europe",
+    # (country names only, not adjectives that also name a language: "Spanish", "Russian")
+    "russia": "Russia", "俄罗斯": "Russia", "俄国": "Russia", "vietnam": "Vietnam",
+    "越南": "Vietnam", "italy": "Italy", "意大利": "Italy", "spain": "Spain", "西班牙": "Spain",
+    "netherlands": "the Netherlands", "荷兰": "the Netherlands", "switzerland": "Switzerland",
+    "瑞士": "Switzerland", "sweden": "Sweden", "瑞典": "Sweden", "ireland": "Ireland",
+    "爱尔兰": "Ireland", "poland": "Poland", "波兰": "Poland", "israel": "Israel",
+    "以色列": "Israel", "uae": "the UAE", "united arab emirates": "the UAE", "dubai": "the UAE",
+    "阿联酋": "the UAE", "迪拜": "the UAE", "saudi arabia": "Saudi Arabia", "沙特": "Saudi Arabia",
+    "indonesia": "Indonesia", "印尼": "Indonesia", "印度尼西亚": "Indonesia",
+    "thailand": "Thailand", "泰国": "Thailand", "malaysia": "Malaysia", "马来西亚": "Malaysia",
+    "philippines": "the Philippines", "菲律宾": "the Philippines", "mexico": "Mexico",
+    "墨西哥": "Mexico", "new zealand": "New Zealand", "新西兰": "New Zealand",
+    "turkey": "Turkey", "土耳其": "Turkey", "ukraine": "Ukraine", "乌克兰": "Ukraine",
+    "argentina": "Argentina", "阿根廷": "Argentina", "nigeria": "Nigeria", "尼日利亚": "Nigeria",
+    "pakistan": "Pakistan", "巴基斯坦": "Pakistan",
 }
 # A turn this short (in content words, or pairs of Chinese characters) may continue the
 # conversation even without a marker. Longer, an out-of-scope question asked after an
