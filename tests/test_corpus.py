@@ -181,3 +181,23 @@ def test_common_short_names_of_the_algorithm_rules_make_a_lookup(question, artic
     query = analyse(question, load_corpus(ROOT / "corpus"))
     assert [(r.regulation, r.article) for r in query.lookups] == [
         ("algorithmic-recommendation-2021", article)]
+
+
+def test_a_penalty_article_enforces_the_articles_it_refers_to(fake_qa):
+    from regqa.chunking import enforcers
+
+    assert enforcers(fake_qa.corpus) == {"toy-2024#2": ["toy-2024#4"]}
+
+
+def test_a_penalty_reference_to_the_whole_regulation_reaches_every_other_article(fake_qa):
+    # "违反本办法规定的…": a breach of any article, so each but the penalty article itself
+    from dataclasses import replace
+
+    from regqa.chunking import enforcers
+    from regqa.corpus import Corpus, Reference
+
+    corpus = fake_qa.corpus
+    whole = replace(corpus.regulations[0], references=(Reference(4, "toy-2024", None),))
+    assert enforcers(Corpus(corpus.root, (whole,), (), corpus.glossary, "x")) == {
+        "toy-2024#1": ["toy-2024#4"], "toy-2024#2": ["toy-2024#4"],
+        "toy-2024#3": ["toy-2024#4"]}

@@ -488,3 +488,24 @@ def test_every_aspect_asked_in_general_has_words_to_say_so():
     from regqa.query import GENERAL_ROLES
 
     assert set(ASPECTS) == set(GENERAL_ROLES)
+
+
+@pytest.mark.parametrize(("question", "sanction"), [
+    ("What is the fine for a missing label?", True),
+    ("罚款最高多少？", True),
+    ("We fine-tuned a model; must we label its output?", False),  # regression: read as a fine
+    ("违反哪一条？", False),  # asks which duty is broken, not the sanction
+])
+def test_a_sanction_is_asked_only_in_words_for_one(corpus, question, sanction):
+    assert analyse(question, corpus).sanction is sanction
+
+
+def test_a_follow_up_about_another_breach_still_asks_the_sanction(corpus):
+    history = [{"role": "user", "content": "没有标识会怎么罚？"}]
+    assert analyse("违反第三条呢？", corpus, history).sanction
+    assert analyse("老年人呢？", corpus, history).sanction  # carried, like the intents
+    assert not analyse("那备案呢？", corpus, history).sanction  # another aspect of its own
+
+
+def test_fine_tuning_is_not_the_penalties_intent(corpus):
+    assert "penalties" not in analyse("We fine-tuned a model on our data.", corpus).intents

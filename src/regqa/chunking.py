@@ -60,13 +60,19 @@ def key_sources(corpus: Corpus, role: str, regulations: Iterable[str] | None = N
 
 def enforcers(corpus: Corpus) -> dict[str, list[str]]:
     """Article source id -> the penalty articles (`key_articles: penalties`) whose text
-    refers to it (the front matter's `references`), in corpus order."""
+    refers to it (the front matter's `references`), in corpus order. A reference to a whole
+    regulation ("违反本办法规定的") reaches each of its articles but its penalty articles."""
     out: dict[str, list[str]] = {}
     for regulation in corpus.regulations:
         penalties = set(regulation.key("penalties"))
         for ref in regulation.references:
-            if ref.from_article in penalties and ref.article is not None:
-                out.setdefault(article_source_id(ref.regulation, ref.article), []).append(
+            target = corpus.regulation(ref.regulation)
+            if ref.from_article not in penalties or target is None:
+                continue
+            numbers = [ref.article] if ref.article is not None else [
+                a.number for a in target.articles if a.number not in target.key("penalties")]
+            for number in numbers:
+                out.setdefault(article_source_id(target.id, number), []).append(
                     article_source_id(regulation.id, ref.from_article))
     return out
 

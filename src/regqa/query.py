@@ -32,7 +32,7 @@ INTENTS: dict[str, re.Pattern] = {
         r"meaning of|counts? as|considered (a|an)|qualif\w*)\b|^\s*what is [\w\s'-]{1,30}\?\s*$"
         r"|是什么意思|指什么|什么是|什么叫|定义|含义|是指|算不算|算是", re.I),
     "penalties": re.compile(
-        r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
+        r"\b(penalt\w*|fine[sd]?(?!-)|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
         r"violat\w*|breach\w*|enforce\w*|warning|rectif\w*|suspend\w*|shut down)\b"
         r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查|坐牢|刑事|"
         r"会怎么样", re.I),
@@ -69,8 +69,10 @@ WEAK_FOLLOW_UP = re.compile(
     r"^\s*(is (that|this|it)|what if|so|or|but|then)\b|^\s*(这个|这些|它|如果是|要是)", re.I)
 # Words that ask for the sanction itself: narrower than the penalties intent, which also reads
 # "违反哪一条" and "is it a breach" (they ask which duty, and its article answers)
-SANCTION = re.compile(r"\b(penalt\w*|fine[sd]?|punish\w*|sanction\w*|consequences?|"
-                      r"what happens if)\b|罚|后果|会怎么样|追究", re.I)
+# ("fine-tuned" is no fine; "what happens if…" more often asks another consequence, such as
+# what the regulator does about a foreign service)
+SANCTION = re.compile(r"\b(penalt\w*|fine[sd]?(?!-)|punish\w*|sanction\w*|consequences?)\b|"
+                      r"罚|后果|会怎么样|追究", re.I)
 # Place names -> the jurisdiction they belong to. World knowledge, not corpus knowledge: a
 # regulation's own jurisdiction comes from its front matter.
 PLACES: dict[str, str] = {
@@ -198,8 +200,8 @@ class Query:
     # to?"); retrieval puts each regulation's key articles for it first when the turn's other
     # words are all the corpus's own (index.unfamiliar), and the answer cites them
     general: str = ""
-    # the question (with the turn before, in a follow-up) asks what the sanction is ("最高罚
-    # 多少", "What's the fine for…"), not only whether a rule is broken ("违反哪一条")
+    # the turn asks what the sanction is ("最高罚多少", "What's the fine for…"), not only
+    # whether a rule is broken ("违反哪一条")
     sanction: bool = False
 
     @property
@@ -587,4 +589,7 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
                       or (_out_of_scope(question, corpus, (), commentators, lang, bool(refs),
                                         firms=True) if followup and not named else None)),
         figures=tuple(stated_figures(question)),
-        sanction=bool(SANCTION.search(standalone)))
+        # carried like the intents: "老年人呢？" and "违反那条呢？" after "…会怎么罚？" still ask it
+        sanction=bool(SANCTION.search(question)) or (
+            followup and previous is not None and previous.sanction
+            and _intents(question) <= {"penalties"}))
