@@ -300,3 +300,27 @@ def test_quotes_on_one_line_mark_the_text_left_out_between_them():
     assert joined(("One.", "Three.", "Four."), text) == "One. … Three. Four."
     assert joined(("甲。", "丙。"), "甲。乙。丙。") == "甲。 … 丙。"
     assert joined((), text) == ""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_comparison_table_gives_the_other_language_and_which_text_prevails(fake_qa, lang):
+    # Regression (bug hunt): a Chinese table carried no English and no notice of which text
+    # prevails; an English one no official Chinese
+    from dataclasses import replace
+
+    from regqa.answer import UNOFFICIAL_EN, UNOFFICIAL_ZH, Answer, Citation, render
+
+    toy = fake_qa.retriever(k=5).hits_for(["toy-2024#3"])[0]
+    kite = replace(toy, source_id="kite-2024#2", regulation="kite-2024", label="Kite, Art. 2",
+                   regulation_title="Kite Provisions", regulation_title_zh="风筝规定",
+                   text="Kites fly.", text_zh="风筝会飞。")
+    answer = Answer("q", "", "grounded", (
+        Citation(1, toy, (toy.text,), (toy.text_zh,)),
+        Citation(2, kite, ("Kites fly.",), ("风筝会飞。",))), lang=lang)
+    lines = render(answer, comparison=True).splitlines()
+    if lang == "zh":
+        assert "> *English (unofficial)* [2]: Kites fly." in lines
+        assert lines[-1] == UNOFFICIAL_ZH
+    else:
+        assert "> *Official Chinese* [2]: 风筝会飞。" in lines
+        assert lines[-1] == UNOFFICIAL_EN

@@ -345,8 +345,14 @@ def render(answer: Answer, escape: Callable[[str], str] = str, comparison: bool 
             cell = escape(quote).replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {escape(title)} | {escape(c.label_zh if zh else c.label)} | "
                          f"{cell} [{c.number}] |")
-        if not zh:
-            lines.append(f"\n{UNOFFICIAL_EN}")
+        # each row's other language beneath the table, as beneath quotes (bug hunt: a Chinese
+        # table carried no English and did not say which text prevails)
+        for c in law:
+            if c.quotes_zh:
+                other = joined(c.quotes, c.hit.text) if zh else joined(c.quotes_zh, c.hit.text_zh)
+                lines.append(f"\n> *{'English (unofficial)' if zh else 'Official Chinese'}* "
+                             f"[{c.number}]: {escape(other)}")
+        lines.append(f"\n{UNOFFICIAL_ZH if zh else UNOFFICIAL_EN}")
         return "\n".join(lines)
     groups: dict[str, list[Citation]] = {}
     for citation in law:
