@@ -509,3 +509,11 @@ def test_a_follow_up_about_another_breach_still_asks_the_sanction(corpus):
 
 def test_fine_tuning_is_not_the_penalties_intent(corpus):
     assert "penalties" not in analyse("We fine-tuned a model on our data.", corpus).intents
+
+
+@pytest.mark.parametrize("question", ["How do I file a complaint?", "Can users file complaints?",
+                                      "How do I file a lawsuit?"])
+def test_filing_a_complaint_or_lawsuit_is_not_filing_with_the_regulator(corpus, question):
+    # regression (bug hunt): "How do I file a complaint?" was answered with the filing articles
+    assert "filing" not in analyse(question, corpus).intents
+    assert "filing" in analyse("Do we need to file the algorithm?", corpus).intents

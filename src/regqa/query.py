@@ -37,7 +37,9 @@ INTENTS: dict[str, re.Pattern] = {
         r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查|坐牢|刑事|"
         r"会怎么样", re.I),
     "filing": re.compile(
-        r"\b(fil(e|es|ed|ing)|regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
+        # ("file a complaint" or a lawsuit is no filing with the regulator: bug hunt)
+        r"\b(fil(e|es|ed|ing)(?!\s+(an?\s+)?(complaints?|lawsuits?|suits?|appeals?|claims?)\b)|"
+        r"regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
         r"|备案|登记|注销|备案号|续期|有效期", re.I),
     "dates": re.compile(
         r"\b((in|into) force|(take[sn]?|took|taking|come[s]?|came|coming) (into )?effect|"
