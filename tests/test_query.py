@@ -307,6 +307,13 @@ def test_more_countries_are_other_jurisdictions(corpus, question, place):
     assert place in analyse(question, corpus).out_of_scope
 
 
+def test_us_state_laws_are_another_jurisdiction(corpus):
+    # regression (development follow-ups): "US state deepfake laws" was not read as a place
+    assert "United States" in analyse("How do US state deepfake laws compare?",
+                                      corpus).out_of_scope
+    assert analyse("Can the toy rules help us?", corpus).out_of_scope is None
+
+
 def test_a_language_adjective_is_not_a_place(corpus):
     assert analyse("Is there a Spanish version of the toy rules?", corpus).out_of_scope is None
 

@@ -364,8 +364,9 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
         pattern = rf"(?<![a-z.]){re.escape(place)}(?![a-z])"
         hit = re.search(pattern, lowered) if latin else place in text
         # "us" is a pronoun far more often than a country: only "the US", "US law" etc.
-        if hit and place == "us" and not re.search(r"\b(the US|US (law|rules?|government|"
-                                                   r"regulators?|companies|market))\b", text):
+        if hit and place == "us" and not re.search(r"\b(the US|US (laws?|rules?|government|"
+                                                   r"regulators?|companies|market|states?|"
+                                                   r"federal|legislation|policy))\b", text):
             continue
         # with a corpus regulation named, a place that says where a firm is from ("美国公司",
         # "European companies") asks whether our rules reach it: in scope
