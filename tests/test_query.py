@@ -258,6 +258,14 @@ def test_a_follow_up_about_another_instrument_or_place_is_out_of_scope(corpus, q
     assert query.out_of_scope == why
 
 
+@pytest.mark.parametrize("question", ["那和数据出境比有什么不同？", "那是依照PIPL处罚的吗？"])
+def test_a_follow_up_relating_another_instrument_to_ours_stays_in_scope(corpus, question):
+    # regression (bug hunt): "是依照网络安全法处罚吗？" after a penalty question was refused
+    history = [{"role": "user", "content": "What do the toy rules say about refunds?"}]
+    query = analyse(question, corpus, history)
+    assert query.followup and query.out_of_scope is None
+
+
 @pytest.mark.parametrize("question", ["那美国公司呢？", "And for minors?"])
 def test_a_follow_up_about_a_foreign_firm_or_the_same_subject_stays_in_scope(corpus, question):
     history = [{"role": "user", "content": "What do the toy rules say about refunds in China?"}]
@@ -502,16 +510,23 @@ def test_every_aspect_asked_in_general_has_words_to_say_so():
     ("罚款最高多少？", True),
     ("We fine-tuned a model; must we label its output?", False),  # regression: read as a fine
     ("违反哪一条？", False),  # asks which duty is broken, not the sanction
+    ("Is it fine to train on scraped data?", False),  # regressions (bug hunt)
+    ("平台对骑手的奖罚规则有什么要求？", False),
+    ("什么样的服务可能造成混淆的后果？", False),
+    ("不给用户关推荐会怎样？", True),
+    ("What's the maximum fine?", True),
 ])
 def test_a_sanction_is_asked_only_in_words_for_one(corpus, question, sanction):
     assert analyse(question, corpus).sanction is sanction
 
 
-def test_a_follow_up_about_another_breach_still_asks_the_sanction(corpus):
+def test_only_the_turns_own_words_ask_the_sanction(corpus):
+    # regression (bug hunt): carried over from "…会怎么罚？", "那要怎么做才合规？" and "违反的是
+    # 哪一条？" were answered with the penalty article first
     history = [{"role": "user", "content": "没有标识会怎么罚？"}]
-    assert analyse("违反第三条呢？", corpus, history).sanction
-    assert analyse("老年人呢？", corpus, history).sanction  # carried, like the intents
-    assert not analyse("那备案呢？", corpus, history).sanction  # another aspect of its own
+    assert analyse("那退款罚多少？", corpus, history).sanction
+    assert not analyse("那要怎么做才合规？", corpus, history).sanction
+    assert not analyse("违反的是哪一条？", corpus, history).sanction
 
 
 def test_fine_tuning_is_not_the_penalties_intent(corpus):
@@ -524,3 +539,26 @@ def test_filing_a_complaint_or_lawsuit_is_not_filing_with_the_regulator(corpus, 
     # regression (bug hunt): "How do I file a complaint?" was answered with the filing articles
     assert "filing" not in analyse(question, corpus).intents
     assert "filing" in analyse("Do we need to file the algorithm?", corpus).intents
+
+
+@pytest.mark.parametrize("question", ["用AI生成意大利面的图片要加标识吗？",
+                                      "Can a chatbot write a roast turkey recipe?"])
+def test_food_named_after_a_place_is_not_a_place(corpus, question):
+    assert analyse(question, corpus).out_of_scope is None  # regression (bug hunt)
+
+
+@pytest.mark.parametrize(("question", "outside"), [
+    ("平台对未成年人、老年人等保护义务有哪些？", False),  # "等" (etc.) + 保护, not 等保
+    ("等保三级要不要做测评", True),
+    ("训练数据用了他人享有专利的技术资料，有什么要求？", False),  # IP in passing
+    ("What do the rules say about respecting IP such as patents?", False),
+    ("那商标注册呢？", True),  # (any trademark mention stays refused: it won held-out)
+    ("深度合成违规会依照刑法追究刑事责任吗？", False),  # the rules say so themselves
+])
+def test_the_not_covered_list_refuses_other_instruments_not_words_in_passing(question, outside):
+    # regressions (bug hunt) of entries added in the fifteenth session
+    from regqa.validate import load_corpus
+
+    from .conftest import ROOT
+
+    assert bool(analyse(question, load_corpus(ROOT / "corpus")).out_of_scope) is outside

@@ -71,10 +71,12 @@ WEAK_FOLLOW_UP = re.compile(
     r"^\s*(is (that|this|it)|what if|so|or|but|then)\b|^\s*(这个|这些|它|如果是|要是)", re.I)
 # Words that ask for the sanction itself: narrower than the penalties intent, which also reads
 # "违反哪一条" and "is it a breach" (they ask which duty, and its article answers)
-# ("fine-tuned" is no fine; "what happens if…" more often asks another consequence, such as
-# what the regulator does about a foreign service)
-SANCTION = re.compile(r"\b(penalt\w*|fine[sd]?(?!-)|punish\w*|sanction\w*|consequences?)\b|"
-                      r"罚|后果|会怎么样|追究", re.I)
+# ("fine-tuned" and "is it fine" are no fine, "奖罚规则" no sanction, "造成…后果" no question
+# about one; "what happens if…" more often asks another consequence, such as what the
+# regulator does about a foreign service: bug hunts)
+SANCTION = re.compile(r"\b(penalt\w*|fines|fined|(the|a|any|max|maximum|biggest|highest) fine|"
+                      r"punish\w*|sanction\w*|consequences?)\b|"
+                      r"(?<!奖)罚|(什么|啥|哪些|何)后果|后果(是|有)|会怎么?样|追究", re.I)
 # Place names -> the jurisdiction they belong to. World knowledge, not corpus knowledge: a
 # regulation's own jurisdiction comes from its front matter.
 PLACES: dict[str, str] = {
@@ -97,7 +99,8 @@ PLACES: dict[str, str] = {
     "法国": "France", "hong kong": "Hong Kong", "香港": "Hong Kong", "taiwan": "Taiwan",
     "台湾": "Taiwan", "macau": "Macau", "澳门": "Macau", "oecd": "OECD", "unesco": "UNESCO",
     "council of europe": "Council of Europe",
-    # (country names only, not adjectives that also name a language: "Spanish", "Russian")
+    # (country names only, not adjectives that also name a language: "Spanish", "Russian";
+    # not "turkey", more often the bird: bug hunt)
     "russia": "Russia", "俄罗斯": "Russia", "俄国": "Russia", "vietnam": "Vietnam",
     "越南": "Vietnam", "italy": "Italy", "意大利": "Italy", "spain": "Spain", "西班牙": "Spain",
     "netherlands": "the Netherlands", "荷兰": "the Netherlands", "switzerland": "Switzerland",
@@ -109,10 +112,17 @@ PLACES: dict[str, str] = {
     "thailand": "Thailand", "泰国": "Thailand", "malaysia": "Malaysia", "马来西亚": "Malaysia",
     "philippines": "the Philippines", "菲律宾": "the Philippines", "mexico": "Mexico",
     "墨西哥": "Mexico", "new zealand": "New Zealand", "新西兰": "New Zealand",
-    "turkey": "Turkey", "土耳其": "Turkey", "ukraine": "Ukraine", "乌克兰": "Ukraine",
+    "土耳其": "Turkey", "ukraine": "Ukraine", "乌克兰": "Ukraine",
     "argentina": "Argentina", "阿根廷": "Argentina", "nigeria": "Nigeria", "尼日利亚": "Nigeria",
     "pakistan": "Pakistan", "巴基斯坦": "Pakistan",
 }
+# A follow-up that relates another instrument to the regulation carried over ("那和个人信息保护法
+# 比有什么不同？", "是依照网络安全法处罚吗？") still asks about ours, as a first turn naming both does
+RELATES = re.compile(r"比|区别|不同|关系|一致|相比|对比|依照|上位法|"
+                     r"\b(compar\w*|differ\w*|consistent|relationship|versus)\b", re.I)
+# Words that hold a place's name but are no place (bug hunt: "用AI生成意大利面的图片…需要加标识吗？"
+# was refused as about Italy); removed before places are looked for
+NOT_PLACES = re.compile(r"意大利面|荷兰豆|瑞士卷|法国面包|巴西烤肉|墨西哥卷饼")
 # A turn this short (in content words, or pairs of Chinese characters) may continue the
 # conversation even without a marker. Longer, an out-of-scope question asked after an
 # in-scope one was answered from that turn: on development questions, refusals fell from
@@ -358,6 +368,7 @@ def _out_of_scope(text: str, corpus: Corpus, named: Sequence[str], commentators:
     if commentators or (named and lookup):
         return None
     home = {r.jurisdiction.lower() for r in corpus.regulations if r.jurisdiction}
+    text = NOT_PLACES.sub(" ", text)
     lowered = text.lower()
     for place, jurisdiction in PLACES.items():
         latin = place.isascii()
@@ -589,10 +600,11 @@ def _in_turn(question: str, corpus: Corpus, previous: Query | None, forced: bool
         # regulation carried over from the turn before ("那个人信息保护法里敏感个人信息怎么定义？",
         # "What about Japan's AI guidelines?" were answered from the first turn's article)
         out_of_scope=(_out_of_scope(standalone, corpus, regulations, commentators, lang, bool(refs))
-                      or (_out_of_scope(question, corpus, (), commentators, lang, bool(refs),
-                                        firms=True) if followup and not named else None)),
+                      or (_out_of_scope(question, corpus,
+                                        regulations if RELATES.search(question) else (),
+                                        commentators, lang, bool(refs), firms=True)
+                          if followup and not named else None)),
         figures=tuple(stated_figures(question)),
-        # carried like the intents: "老年人呢？" and "违反那条呢？" after "…会怎么罚？" still ask it
-        sanction=bool(SANCTION.search(question)) or (
-            followup and previous is not None and previous.sanction
-            and _intents(question) <= {"penalties"}))
+        # the turn's own words only: carried over, "那要怎么做才合规？" and "违反的是哪一条？"
+        # after "…会怎么罚？" were answered with the penalty article (bug hunt)
+        sanction=bool(SANCTION.search(question)))
