@@ -69,8 +69,9 @@ def enforcers(corpus: Corpus) -> dict[str, list[str]]:
             target = corpus.regulation(ref.regulation)
             if ref.from_article not in penalties or target is None:
                 continue
+            own_penalties = set(target.key("penalties"))
             numbers = [ref.article] if ref.article is not None else [
-                a.number for a in target.articles if a.number not in target.key("penalties")]
+                a.number for a in target.articles if a.number not in own_penalties]
             for number in numbers:
                 out.setdefault(article_source_id(target.id, number), []).append(
                     article_source_id(regulation.id, ref.from_article))

@@ -134,7 +134,6 @@ class HybridRetriever(BaseRetriever):
         self.kinds = set(kinds) if kinds else None
         self.settings = settings or SearchSettings()
         self._about = {commentary_source_id(d.id): set(d.regulations) for d in corpus.commentary}
-        self._enforcers = enforcers(corpus)
         # A filter or a long list must not come back short: search every chunk then.
         self.depth = len(parts.chunks) if (self.regulations or self.kinds or k > DEPTH // 3) \
             else DEPTH
@@ -181,7 +180,10 @@ class HybridRetriever(BaseRetriever):
         if not query.sanction or not articles:
             return hits
         duty = articles[0]
-        sources = [s for s in self._enforcers.get(duty.source_id, ()) if self._allowed_source(s)]
+        # (the map is read from the corpus here, for the few questions that ask a sanction,
+        # not each time a retriever is made: `ask` makes several)
+        sources = [s for s in enforcers(self.corpus).get(duty.source_id, ())
+                   if self._allowed_source(s)]
         if not sources:
             return hits
         place = {h.source_id: i for i, h in enumerate(hits)}
@@ -190,7 +192,8 @@ class HybridRetriever(BaseRetriever):
         promoted = [replace(found[s], score=duty.score, via=("enforces", *found[s].via))
                     if s in found else self._hit(s, None, duty.score, 0.0, ("enforces",))
                     for s in sources]
-        rest = [h for h in hits if h.source_id not in set(sources)]
+        moved = set(sources)
+        rest = [h for h in hits if h.source_id not in moved]
         at = rest.index(duty)
         return (rest[:at] + promoted + rest[at:])[: self.k]
 
