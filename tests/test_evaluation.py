@@ -3,7 +3,15 @@ from dataclasses import replace
 
 import pytest
 
-from regqa.devtools.evaluation import bootstrap_ci, fit_floor, load_questions, paired_p, per_query
+from regqa.devtools.evaluation import (
+    METRICS,
+    bootstrap_ci,
+    fit_floor,
+    load_questions,
+    paired_p,
+    per_query,
+    render_pooled,
+)
 from regqa.errors import InputError
 
 
@@ -153,3 +161,23 @@ def test_an_ablation_switches_one_part_off_and_restores_it_even_on_error():
     with pytest.raises(RuntimeError):
         _refused_without(qa, "guard_context", False, questions, {"a": "boom", "b": "boom"})
     assert qa.guard_context is True
+
+
+def test_the_pooled_report_tests_held_out_and_external_questions_together_too():
+    def result(name, ours, without):
+        return {"file": f"eval/{name}", "per_query": {
+                    "regqa": {m: dict(enumerate(ours)) for m in METRICS},
+                    "- a rule": {m: dict(enumerate(without)) for m in METRICS}},
+                "scope_ablation": {"right_with": [1], "right_without": [0]},
+                "guard_ablation": {"right_with": [], "right_without": []},
+                "leads": {"right": []}}
+
+    held = [result("holdout-a.jsonl", [1, 1, 0], [0, 1, 0])]
+    report = render_pooled(held, [result("external-dev.jsonl", [1, 1], [0, 1])])
+    pooled, together = report.split("## Held-out and external questions together")
+    assert "(3 in scope: `holdout-a.jsonl`)" in pooled
+    assert "| - a rule | 0.333 | 0.333 | 0.333 |" in pooled
+    assert together.startswith(" (5 in scope)")
+    assert "| regqa | 0.800 | 0.800 | 0.800 |" in together
+    assert "| - a rule | 0.400 | 0.400 | 0.400 |" in together
+    assert "## Held-out and external" not in render_pooled(held)

@@ -493,7 +493,7 @@ def test_an_aspect_asked_of_the_rules_in_general_is_recognised(corpus, question,
 
 
 def test_only_a_first_turn_asks_an_aspect_of_the_rules_in_general(corpus):
-    # later, "and the penalties?" asks it of the conversation's subject (Query.aspect)
+    # later, "and the penalties?" asks it of the conversation's subject (read in context)
     history = [{"role": "user", "content": "Must toys carry a label?"}]
     assert analyse("What are the penalties?", corpus, history).general == ""
 

@@ -204,27 +204,3 @@ def test_the_source_classifier_ranking_is_one_more_input_and_can_be_switched_off
     assert all("classifier" not in h.via for h in off.search(question))
 
 
-def test_a_follow_up_asking_another_aspect_is_also_searched_alone_in_the_regulation(fake_qa):
-    # "and the penalties?" after a filing question cited the filing article again: the reading
-    # in context is mostly the first turn's words
-    from regqa.retrieval import reciprocal_rank_fusion
-
-    history = [{"role": "user", "content": "When must sellers refund?"}]
-    query = fake_qa.analyse("And the fine?", history)
-    assert query.aspect.text == "And the fine?" and query.aspect.standalone == query.text
-    assert query.previous.text == "When must sellers refund?"
-    base = [h.source_id for h in fake_qa.retrieve(query, k=10,
-                                                   settings=SearchSettings(aspect=False))]
-    alone = [h.source_id for h in fake_qa.retrieve(query.aspect, k=10, regulations=["toy-2024"])]
-    assert (base[:2], alone[:2]) == (["toy-2024#3", "commentary:smith"],
-                                     ["toy-2024#4", "toy-2024#2"])
-    fused = [source for source, _ in reciprocal_rank_fusion([base, alone])]
-    hits = [h.source_id for h in fake_qa.retrieve(query, k=5)]
-    assert hits == fused[:5] and hits[:3] == ["toy-2024#4", "toy-2024#3", "commentary:smith"]
-
-
-@pytest.mark.parametrize("question", ["What must the label state for sellers of toy robots?",
-                                      "Which label must a toy robot carry?"])
-def test_a_turn_with_its_own_subject_or_no_new_aspect_is_not_an_aspect_switch(fake_qa, question):
-    history = [{"role": "user", "content": "What is the fine for an unlabelled toy robot?"}]
-    assert fake_qa.analyse(question, history).aspect is None

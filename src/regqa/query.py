@@ -133,8 +133,6 @@ IN_CONTEXT_MAX = 5
 # follow-ups +11 / −0, at a cost of 2 of 505 held-out questions asked after an unrelated turn
 # ("生成式人工智能服务需要备案吗？" says little beside the name): eval/analysis.md.
 SWITCH_MAX = 2
-# A follow-up asking another aspect ("罚则呢？") says at most this much beside the aspect.
-ASPECT_MAX = 2
 # A first turn that asks one of these aspects and says at most this much beside it asks it of
 # the rules in general ("罚则是怎么规定的", "What's the effective date?"): each regulation's
 # key article for it answers. Definitions are not among them: "什么是…" needs its subject.
@@ -195,12 +193,6 @@ class Query:
     in_context: Query | None = None
     # regulations the turn names that the regulation filter leaves out (set by `within`)
     filtered_out: tuple[str, ...] = ()
-    # A follow-up asking another aspect of the same subject ("and the penalties?" after a
-    # filing question): the turn read alone, searched in the conversation's regulation and
-    # fused with the reading in context, which the first turn's words dominate; and the
-    # previous turn, whose best article tells that regulation when none is named
-    aspect: Query | None = None
-    previous: Query | None = None
     # the language `standalone` is searched and its evidence judged in: Chinese for a short
     # follow-up to a Chinese question ("What about the penalties?" is then mostly Chinese;
     # read as English, it fell below the English floor)
@@ -244,10 +236,8 @@ class Query:
         if not regulations:
             return self
         references = tuple(_within(ref, regulations) for ref in self.references)
-        in_context, aspect, previous = (q.within(regulations) if q else None
-                                        for q in (self.in_context, self.aspect, self.previous))
+        in_context = self.in_context.within(regulations) if self.in_context else None
         return replace(self, references=tuple(dict.fromkeys(references)), in_context=in_context,
-                       aspect=aspect, previous=previous,
                        filtered_out=tuple(r for r in self.named if r not in regulations))
 
 
@@ -507,15 +497,6 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
             and not query.references and not query.commentators
             and _content_size(question) <= IN_CONTEXT_MAX):
         query = replace(query, in_context=_in_turn(question, corpus, previous, forced=True))
-    # another aspect of the same subject: the turn asks what the previous turn did not, and
-    # says little else ("罚则呢？", "哪天开始施行的"). With more words of its own it has its own
-    # subject: after an unrelated turn, "算法备案要在上线后几天内办？" was searched in that
-    # turn's regulation (development: +6 / −8 without the limit, +5 / −0 with it)
-    if (previous is not None and (query.followup or query.in_context is not None)
-            and not query.named and _intents(question) - previous.intents
-            and _content_size(_without_intents(question)) <= ASPECT_MAX):
-        query = replace(query, aspect=_in_turn(question, corpus, None, forced=False),
-                        previous=previous)
     if previous is None:
         query = replace(query, general=_general(query, corpus))
     return query
@@ -541,12 +522,6 @@ def beside_aspect(text: str, role: str) -> str:
 
 def _intents(text: str) -> set[str]:
     return {name for name, pattern in INTENTS.items() if pattern.search(text)}
-
-
-def _without_intents(text: str) -> str:
-    for pattern in INTENTS.values():
-        text = pattern.sub(" ", text)
-    return text
 
 
 def _without_regulations(text: str, corpus: Corpus) -> str:

@@ -11,8 +11,7 @@ ranker, by weighted reciprocal rank fusion of every ranking.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup; when the question names a regulation, its best article goes before other
 regulations' articles. A short turn in a conversation is ranked from both its readings, alone and as a
-follow-up, fused; a follow-up asking another aspect of the same subject ("and the penalties?")
-is also searched alone within the conversation's regulation, fused as an equal.
+follow-up, fused.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
 CONTEXT_WEIGHT = 2.0  # a short turn's reading in context, against 1 for the turn alone
 CONTEXT_DEPTH = 20  # sources taken from each reading before they are fused
-ASPECT_DEPTH = 10  # the same for a follow-up asking another aspect (as designed on development)
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,6 @@ class SearchSettings:
     learned: bool = True  # score candidates with the fitted ranker when there is one
     context: bool = True  # fuse a short conversational turn's ranking with its reading in context
     named_first: bool = True  # a regulation the turn names: its best article before the others
-    aspect: bool = True  # a follow-up asking another aspect: also searched in the regulation
     classifier: bool = True  # the source classifier's ranking as one more ranker input
     general: bool = True  # an aspect asked of the rules in general: each one's key articles first
     enforcers: bool = True  # a sanction asked of a duty: the penalty article enforcing it first
@@ -167,7 +164,7 @@ class HybridRetriever(BaseRetriever):
                             QueryBundle(text, embedding=vector), lexical=False), vector
 
     def search(self, query: Query) -> list[Hit]:
-        hits = self._search_conversation(query)
+        hits = self._search_turn(query)
         return self._enforcers_first(hits, query) if self.settings.enforcers else hits
 
     def _enforcers_first(self, hits: list[Hit], query: Query) -> list[Hit]:
@@ -196,26 +193,6 @@ class HybridRetriever(BaseRetriever):
         rest = [h for h in hits if h.source_id not in moved]
         at = rest.index(duty)
         return (rest[:at] + promoted + rest[at:])[: self.k]
-
-    def _search_conversation(self, query: Query) -> list[Hit]:
-        if query.aspect is None or not self.settings.aspect:
-            return self._search_turn(query)
-        # Another aspect of the conversation's subject ("and the penalties?"): the turn alone,
-        # searched in the conversation's regulation (named, or that of the previous turn's best
-        # article), fused as an equal with the reading in context, whose words are mostly the
-        # first turn's. Fixed lengths, so a longer k only appends.
-        regulations = list(query.regulations) or [
-            h.regulation for h in self._with_k(1).search(query.previous) if h.regulation]
-        if self.regulations is not None:
-            regulations = [r for r in regulations if r in self.regulations]
-        if not regulations:
-            return self._search_turn(query)
-        base = self._with_k(ASPECT_DEPTH)._search_turn(query)
-        own = self._with_k(ASPECT_DEPTH, regulations)._search(query.aspect.within(regulations))
-        fused = reciprocal_rank_fusion([[h.source_id for h in base], [h.source_id for h in own]])
-        by_id = {h.source_id: h for h in own} | {h.source_id: h for h in base}
-        hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
-        return self._padded(hits, query)
 
     def _padded(self, hits: list[Hit], query: Query) -> list[Hit]:
         """A fused list made up to k with the turn's own hits, below the fused ones."""

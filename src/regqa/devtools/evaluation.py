@@ -37,7 +37,7 @@ FALSE_ABSTENTION_BOUND = 0.01
 
 REGQA = SearchSettings()
 PLAIN = SearchSettings(lookup=False, learned=False, context=False, named_first=False,
-                       classifier=False, aspect=False, general=False, enforcers=False)
+                       classifier=False, general=False, enforcers=False)
 BASELINES = {
     "bm25 only (en + jieba zh)": replace(PLAIN, dense=0, e5=0),
     "dense only (MiniLM + e5)": replace(PLAIN, bm25=0, bm25_zh=0),
@@ -50,7 +50,6 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     "- lookups": (replace(REGQA, lookup=False), ()),
     "- short turns also read in context": (replace(REGQA, context=False), ()),
     "- named regulation first": (replace(REGQA, named_first=False), ()),
-    "- another aspect searched in the regulation": (replace(REGQA, aspect=False), ()),
     "- an aspect asked in general: key articles first": (replace(REGQA, general=False), ()),
     "- a sanction asked of a duty: its penalty article first": (
         replace(REGQA, enforcers=False), ()),
@@ -634,33 +633,24 @@ def run_eval(qa, files: Sequence[tuple[Path, str, Path]],
         results[path.name] = result
     held = [r for (path, role, _) in files if role == "held-out" for r in [results[path.name]]]
     if len(held) > 1:
-        pooled = render_pooled(held)
+        external = [results[path.name] for path, role, _ in files if role == "external"]
+        pooled = render_pooled(held, external)
         (files[0][2].parent / "pooled-held-out.md").write_text(pooled, encoding="utf-8")
     for result in results.values():
         result.pop("per_query")
     return results
 
 
-def render_pooled(results: Sequence[dict]) -> str:
+def render_pooled(results: Sequence[dict], external: Sequence[dict] = ()) -> str:
     """Every system and ablation on all held-out questions together: the paired tests that
-    decide which rules are kept have more power than per file."""
-    names = list(results[0]["per_query"])
-    pooled = {name: {m: [v for r in results for v in r["per_query"][name][m].values()]
-                     for m in METRICS} for name in names}
-    ours = pooled["regqa"]
+    decide which rules are kept have more power than per file. With the external results,
+    a second table pools those too."""
     files = ", ".join(f"`{Path(r['file']).name}`" for r in results)
-    lines = [f"# Pooled held-out questions ({len(ours['hit_rate@1'])} in scope: {files})", "",
+    table, n = _pooled_table(results)
+    lines = [f"# Pooled held-out questions ({n} in scope: {files})", "",
              "p: paired randomisation test against regqa over the pooled questions. A rule "
-             "or feature group is kept only when removing it loses with p < 0.05 here or on "
-             "the external set.", "",
-             "| system | hit@1 | recall@5 | MRR@10 | p hit@1 | p recall@5 | p MRR |",
-             "|---|---|---|---|---|---|---|"]
-    for name in names:
-        row = pooled[name]
-        means = " | ".join(f"{np.mean(row[m]):.3f}" for m in METRICS)
-        ps = " | ".join("" if name == "regqa" else f"{paired_p(ours[m], row[m]):.3f}"
-                        for m in METRICS)
-        lines.append(f"| {name} | {means} | {ps} |")
+             "or feature group is kept only when removing it loses with p < 0.05 here, on "
+             "the external set, or on both together (below).", "", *table]
     with_, without = ([v for r in results for v in r["scope_ablation"][key]]
                       for key in ("right_with", "right_without"))
     guarded, unguarded = ([v for r in results for v in r["guard_ablation"][key]]
@@ -674,7 +664,27 @@ def render_pooled(results: Sequence[dict]) -> str:
               f"(p {paired_p(with_, without):.3f}). On the {len(guarded)} conversations: "
               f"{np.mean(guarded):.3f} with the context guard, {np.mean(unguarded):.3f} without "
               f"it (p {paired_p(guarded, unguarded):.3f})."]
+    if external:
+        table, n = _pooled_table([*results, *external])
+        lines += ["", f"## Held-out and external questions together ({n} in scope)", "",
+                  *table]
     return "\n".join(lines) + "\n"
+
+
+def _pooled_table(results: Sequence[dict]) -> tuple[list[str], int]:
+    names = list(results[0]["per_query"])
+    pooled = {name: {m: [v for r in results for v in r["per_query"][name][m].values()]
+                     for m in METRICS} for name in names}
+    ours = pooled["regqa"]
+    lines = ["| system | hit@1 | recall@5 | MRR@10 | p hit@1 | p recall@5 | p MRR |",
+             "|---|---|---|---|---|---|---|"]
+    for name in names:
+        row = pooled[name]
+        means = " | ".join(f"{np.mean(row[m]):.3f}" for m in METRICS)
+        ps = " | ".join("" if name == "regqa" else f"{paired_p(ours[m], row[m]):.3f}"
+                        for m in METRICS)
+        lines.append(f"| {name} | {means} | {ps} |")
+    return lines, len(ours["hit_rate@1"])
 
 
 def ranker_data(qa, paths: Sequence[Path], settings: SearchSettings = REGQA
