@@ -24,10 +24,11 @@ def test_unrelated_question_is_no_match_listing_the_closest(toy_qa):
 
 # "and the refund?" after a question on fines cited the refund article with the wheel's MiniLM
 # and cites only the fine article with ours: folded into the previous turn, a follow-up that
-# changes subject is outweighed by it (eval/analysis.md, eleventh session). Both read
-# the previous turn (the first is unanswerable without it).
-@pytest.mark.parametrize(("turn", "article"), [("Within how many days?", "toy-2024#3"),
-                                               ("Who fines them?", "toy-2024#4")])
+# changes subject is outweighed by it (eval/analysis.md, eleventh session). It reads
+# the previous turn (it is unanswerable without it). ("Who fines them?" cited the fine for
+# a missing label, Art. 4, through the follow-up aspect rule, deleted in the sixteenth session
+# when it stopped winning on held-out questions; Art. 4 fines no late refund either.)
+@pytest.mark.parametrize(("turn", "article"), [("Within how many days?", "toy-2024#3")])
 def test_follow_up_uses_the_previous_turn(toy_qa, turn, article):
     history = [{"role": "user", "content": "What must a seller do when a toy robot breaks?"},
                {"role": "assistant", "content": "..."}]
