@@ -109,17 +109,6 @@ def test_intents_are_read_from_english_and_chinese(corpus):
     assert "filing" in analyse("需要备案吗？", corpus).intents
 
 
-@pytest.mark.parametrize(("question", "general"), [
-    # regressions (development): asked of no regulation, they were refused for want of evidence
-    ("罚金最多能到多少", "penalties"),
-    ("不遵守会怎样", "penalties"),
-    ("外国公司也要遵守吗？", "scope"),
-])
-def test_a_fine_a_consequence_or_a_duty_to_comply_asked_tersely_is_an_aspect_of_the_rules(
-        corpus, question, general):
-    assert analyse(question, corpus).general == general
-
-
 @pytest.mark.parametrize("question", [
     "What date did the toy rules come into force?", "When did the toy rules come into effect?",
     "The toy rules took effect on 1 February 2024, right?", "When do the toy rules take effect?",

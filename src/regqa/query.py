@@ -25,7 +25,7 @@ INTENTS: dict[str, re.Pattern] = {
     "scope": re.compile(
         r"\b(appl(y|ies|icable|ication of)|cover(s|ed)?|scope|subject to|fall (under|within)|"
         r"in[- ]house|internal(ly)?|exempt\w*|comply with|have to follow|need to follow)\b"
-        r"|适用|管不管|管吗|管得着|要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|"
+        r"|适用|管不管|管吗|管得着|要不要遵守|需要遵守|受.{0,6}(约束|管辖)|算不算|属不属于|属于|"
         r"内部(使用|用)|范围|豁免|归.{0,4}管|涉及.{0,6}(规定|办法)吗", re.I),
     "definitions": re.compile(
         r"\b(what (is|are) (a|an|the definition of)\b|what does .{1,40} mean|defin\w*|"
@@ -34,8 +34,8 @@ INTENTS: dict[str, re.Pattern] = {
     "penalties": re.compile(
         r"\b(penalt\w*|fine[sd]?(?!-)|punish\w*|sanction\w*|liab\w*|consequence\w*|what happens if|"
         r"violat\w*|breach\w*|enforce\w*|warning|rectif\w*|suspend\w*|shut down)\b"
-        r"|处罚|罚款|罚金|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查|坐牢|刑事|"
-        r"会怎么?样", re.I),
+        r"|处罚|罚款|罚多少|罚|法律责任|后果|违反|违规|警告|责令|整改|暂停|被查|坐牢|刑事|"
+        r"会怎么样", re.I),
     "filing": re.compile(
         # ("file a complaint" or a lawsuit is no filing with the regulator: bug hunt)
         r"\b(fil(e|es|ed|ing)(?!\s+(an?\s+)?(complaints?|lawsuits?|suits?|appeals?|claims?)\b)|"
