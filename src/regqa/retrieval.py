@@ -219,9 +219,9 @@ class HybridRetriever(BaseRetriever):
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
         return self._padded(hits, query)
 
-    def _with_k(self, k: int, regulations: Sequence[str] | None = None) -> HybridRetriever:
-        """This retriever with another k (and, if given, other regulations)."""
-        return HybridRetriever(self.corpus, self.parts, k, regulations or self.regulations,
+    def _with_k(self, k: int) -> HybridRetriever:
+        """This retriever with another k."""
+        return HybridRetriever(self.corpus, self.parts, k, self.regulations,
                                self.kinds, self.settings, self.ranker, self.classifiers,
                                self.embeddings)
 
