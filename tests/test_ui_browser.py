@@ -345,6 +345,30 @@ def test_narrow_400px_layout_is_usable(fake, browser):
                     full_page=True)
 
 
+MARK_IN_VIEW = """() => { const m = document.querySelector('#regqa-sources mark.regqa-hl');
+    if (!m) return false; const r = m.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth; }"""
+
+
+def test_a_late_scroll_to_the_new_answer_leaves_an_opened_quote_in_view(fake, browser):
+    """Regression (CI, narrow layout): on a slow machine the scroll to the new answer fired
+    after the reader had clicked [1], and scrolled the highlighted quote back out of view."""
+    page = open_page(browser, fake.url, width=400, height=800)
+    reply = ask(page, "Must deepfakes be labelled?")
+    reply.locator("a", has_text="[1]").first.click()
+    page.wait_for_function(MARK_IN_VIEW, timeout=TIMEOUT)
+    page.evaluate("window.regqaScrollToAnswer()")  # the late timer, fired on purpose
+    page.wait_for_timeout(300)
+    assert page.evaluate(MARK_IN_VIEW)
+    # a newer answer is still brought into view
+    ask(page, "Can users switch off personalized recommendations?")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.evaluate("window.regqaScrollToAnswer()")
+    page.wait_for_function("""() => { const r = document.querySelector('#regqa-input')
+        .getBoundingClientRect(); return r.top >= -1 && r.bottom <= window.innerHeight + 1; }""",
+                           timeout=TIMEOUT)  # within a pixel: scrollIntoView rounds
+
+
 def test_interface_follows_the_browser_language_and_the_switch(fake, browser):
     page = open_page(browser, fake.url, locale="zh-CN")
     page.wait_for_function("document.querySelector('#regqa-notice').innerText.includes('非官方译文')",

@@ -437,6 +437,9 @@ HEAD = """
     panel.querySelectorAll('.regqa-hl-card').forEach((m) => m.classList.remove('regqa-hl-card'));
     const card = target.querySelector('.regqa-source[data-cite="' + n + '"]');
     if (!card) return;
+    // remembered so the scroll to a new answer, which can land after this click on a slow
+    // machine, does not scroll the quote the reader just opened out of view
+    window.regqaCitedRow = chatRows().at(-1);
     card.classList.add('regqa-hl-card');
     const zhOpen = card.querySelector('details.regqa-zh[open]');
     const marks = [...card.querySelectorAll('.regqa-en mark.regqa-quote')]
@@ -454,7 +457,7 @@ HEAD = """
     // the question box in view, then the start of the newest answer at the top of the chat
     const rows = chatRows();
     const row = rows[rows.length - 1];
-    if (!row) return;
+    if (!row || window.regqaCitedRow === row) return;
     const input = document.querySelector('#regqa-input');
     if (input) input.scrollIntoView({block: 'nearest'});
     let box = row.parentElement;
