@@ -172,3 +172,19 @@ def test_a_filter_keeps_what_it_selects_and_names_what_it_leaves_out(qa):
         "partial", "the Deep Synthesis Provisions are outside the regulations selected; clear the "
                    "filter or select it to see it")
     assert {c.hit.regulation for c in one.citations} == {"genai-2023"}
+
+
+def test_a_follow_up_whose_reading_alone_asks_in_general_is_answered_in_its_conversation(qa):
+    """Regression: the follow-up ranker took a hit that only the turn read alone had found,
+    with the tag of the rule that placed it there ("general": the penalties of the rules in
+    general); the turn in its conversation asks no such thing, and the answer failed."""
+    first = "Do deep synthesis providers have to file their algorithms?"
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": qa.ask(first).text}]
+    query = qa.analyse("And what are the penalties?", history)
+    assert query.alone.general == "penalties" and query.general == ""
+    hits = qa.retrieve(query, k=12)
+    assert not any("general" in h.via for h in hits)
+    answer = qa.ask("And what are the penalties?", history)
+    assert answer.status == "grounded"
+    assert answer.citations[0].label.startswith("Deep Synthesis Provisions, Art.")

@@ -562,3 +562,13 @@ def test_the_not_covered_list_refuses_other_instruments_not_words_in_passing(que
     from .conftest import ROOT
 
     assert bool(analyse(question, load_corpus(ROOT / "corpus")).out_of_scope) is outside
+
+
+def test_a_turn_in_a_conversation_is_also_read_alone(fake_qa):
+    history = [{"role": "user", "content": "What is the fine for an unlabelled toy robot?"}]
+    query = fake_qa.analyse("And the refund deadline?", history)
+    assert query.followup and "fine" in query.standalone
+    assert query.alone == fake_qa.analyse("And the refund deadline?")
+    assert query.alone.alone is None and fake_qa.analyse("And the refund deadline?").alone is None
+    # a regulation filter reads both the same way
+    assert query.within(["toy-2024"]).alone == query.alone.within(["toy-2024"])

@@ -41,3 +41,34 @@ def test_a_ranker_with_other_features_is_ignored(tmp_path):
     said = []
     assert read_ranker(tmp_path, MANIFEST, log=said.append) is None
     assert "its features differ from this version's" in said[0]
+
+
+def test_follow_up_features_are_ranks_in_context_then_alone_cut_at_the_depth():
+    from regqa.ranker import FOLLOWUP_DEPTH, FOLLOWUP_FEATURES, followup_features
+
+    assert FOLLOWUP_FEATURES == ("rr_regqa", "rr_bm25", "rr_e5", "rr_bm25_zh", "rr_classifier",
+                                 "rr_alone_bm25", "rr_alone_e5", "rr_alone_bm25_zh",
+                                 "rr_alone_classifier")
+    deep = [f"x#{i}" for i in range(FOLLOWUP_DEPTH)] + ["r#3"]  # r#3 just below the depth
+    rows = followup_features(["r#1", "r#2", "r#3"], ["r#2", "r#1"],
+                             {"bm25": ["r#1", "r#1", "r#2"], "e5": deep},
+                             {"bm25_zh": ["r#3"], "dense": ["r#1"]})
+    np.testing.assert_array_equal(rows, [[1 / 2, 1, 0, 0, 0, 0, 0, 0, 0],
+                                         [1, 1 / 3, 0, 0, 0, 0, 0, 0, 0],
+                                         [0, 0, 0, 0, 0, 0, 0, 1, 0]])
+
+
+def test_a_follow_up_ranker_reads_back_under_its_own_file_and_features(tmp_path):
+    from regqa.ranker import FOLLOWUP_FEATURES, FOLLOWUP_FILE
+
+    ranker = Ranker(tuple(float(i) for i in range(9)), 0.5)
+    write_ranker(tmp_path, MANIFEST, ranker, note="test", file=FOLLOWUP_FILE,
+                 features=FOLLOWUP_FEATURES)
+    assert read_ranker(tmp_path, MANIFEST, file=FOLLOWUP_FILE,
+                       features=FOLLOWUP_FEATURES) == ranker
+    said = []  # the main ranker's file is another file: not there
+    assert read_ranker(tmp_path, MANIFEST, log=said.append) is None and said == []
+    said = []  # read as the main ranker, its features differ: ignored, and the fallback named
+    (tmp_path / "ranker.json").write_text((tmp_path / FOLLOWUP_FILE).read_text())
+    assert read_ranker(tmp_path, MANIFEST, log=said.append, fallback="keep it") is None
+    assert said[0].endswith("(its features differ from this version's); keep it")

@@ -204,3 +204,29 @@ def test_the_source_classifier_ranking_is_one_more_input_and_can_be_switched_off
     assert all("classifier" not in h.via for h in off.search(question))
 
 
+
+
+def test_the_follow_up_ranker_weighs_the_turn_in_context_against_the_turn_alone(fake_qa):
+    from regqa.ranker import Ranker
+
+    history = [{"role": "user", "content": "What is the fine for an unlabelled toy robot?"}]
+    query = fake_qa.analyse("And the refund deadline?", history)
+    retriever = fake_qa.retriever(k=5)
+    in_context = ["toy-2024#4", "commentary:smith", "toy-2024#3", "toy-2024#2", "toy-2024#1"]
+    assert [h.source_id for h in retriever.search(query)] == in_context  # the fine, again
+    # trusting only English BM25 over the turn alone: the refund article first
+    retriever.followups = Ranker((0, 0, 0, 0, 0, 1.0, 0, 0, 0), 0.0)
+    hits = retriever.search(query)
+    assert [(h.source_id, h.score) for h in hits[:2]] == [("toy-2024#3", 1.0),
+                                                         ("commentary:smith", 0.5)]
+    # trusting only regqa's ranking in context: that ranking, unchanged
+    retriever.followups = Ranker((1.0, 0, 0, 0, 0, 0, 0, 0, 0), 0.0)
+    assert [h.source_id for h in retriever.search(query)] == in_context
+    # a first turn has no reading alone: the follow-up ranker leaves it alone
+    first = fake_qa.analyse("And the refund deadline?")
+    assert first.alone is None
+    assert retriever.search(first) == fake_qa.retriever(k=5).search(first)
+    # switched off (the eval's ablation), the turn keeps regqa's ranking
+    retriever.followups = Ranker((0, 0, 0, 0, 0, 1.0, 0, 0, 0), 0.0)
+    retriever.settings = SearchSettings(followup=False)
+    assert [h.source_id for h in retriever.search(query)] == in_context

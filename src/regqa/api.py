@@ -17,7 +17,7 @@ from .inputs import MAX_QUESTION_CHARS as MAX_QUESTION_CHARS  # re-exported
 from .inputs import check_choices, check_k, check_names, clean_history, clean_question
 from .models import Models
 from .query import Query, analyse
-from .ranker import Ranker, read_ranker
+from .ranker import FOLLOWUP_FEATURES, FOLLOWUP_FILE, Ranker, read_ranker
 from .retrieval import Hit, HybridRetriever, SearchSettings
 from .scope import LEANS_OUT, ScopeModel, read_scope, scope_tokens
 from .validate import load_corpus
@@ -41,8 +41,10 @@ class RegQA:
     def __init__(self, corpus: Corpus, parts: IndexParts, models: Models,
                  llm=None, evidence: Evidence | None = None, ranker: Ranker | None = None,
                  classifiers: dict[str, SourceClassifier] | None = None,
-                 scope: dict[str, ScopeModel] | None = None) -> None:
+                 scope: dict[str, ScopeModel] | None = None,
+                 followups: Ranker | None = None) -> None:
         self.corpus, self.parts, self.models = corpus, parts, models
+        self.followups = followups
         self.llm = llm
         self.evidence = evidence or Evidence()
         self.ranker = ranker
@@ -73,7 +75,8 @@ class RegQA:
         k, regulations, kinds = self._check_filters(k, regulations, kinds)
         return HybridRetriever(self.corpus, self.parts, k=k, regulations=regulations,
                                kinds=kinds, settings=settings, ranker=self.ranker,
-                               classifiers=self.classifiers, embeddings=embeddings)
+                               classifiers=self.classifiers, embeddings=embeddings,
+                               followups=self.followups)
 
     def analyse(self, question: str, history: Sequence | None = None) -> Query:
         """The frozen analysis every later stage reads (see regqa.query)."""
@@ -184,6 +187,9 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
         llm = llm_from_env()
     evidence = read_calibration(index_dir or root / "index", parts.manifest)
     ranker = read_ranker(index_dir or root / "index", parts.manifest)
+    followups = read_ranker(index_dir or root / "index", parts.manifest, file=FOLLOWUP_FILE,
+                            features=FOLLOWUP_FEATURES,
+                            fallback="conversation turns keep regqa's ranking")
     classifiers = read_classifiers(index_dir or root / "index", parts.manifest, corpus)
     if ranker is not None and not classifiers:
         # the ranker learned to lean on the classifier's ranking; without it, plain fusion
@@ -194,5 +200,7 @@ def load(corpus_dir: str | Path | None = None, index_dir: str | Path | None = No
     scope = read_scope(index_dir or root / "index", parts.manifest, corpus,
                        parts.bm25_zh.tokenizer)
     return RegQA(corpus, parts, models, llm=llm, evidence=evidence, ranker=ranker,
-                 classifiers=classifiers, scope=scope)
+                 classifiers=classifiers, scope=scope,
+                 # it learned on the ranker's rankings: without the ranker they are not those
+                 followups=followups if ranker is not None else None)
 

@@ -201,8 +201,8 @@ def cmd_eval(args) -> int:
     qa = _load(args)
     if args.fit_ranker:
         from .classifier import fit_classifiers, write_classifiers
-        from .devtools.evaluation import DEV_SETS, fit_ranker
-        from .ranker import write_ranker
+        from .devtools.evaluation import DEV_SETS, FOLLOWUP_SETS, fit_followup_ranker, fit_ranker
+        from .ranker import FOLLOWUP_FEATURES, FOLLOWUP_FILE, write_ranker
 
         # the classifier first: the ranker learns how far to trust its ranking
         qa.classifiers = fit_classifiers(qa.corpus, {"en": qa.parts.embedder("en")})
@@ -216,6 +216,16 @@ def cmd_eval(args) -> int:
                             f"CV (hit@1 {cv:.3f})")
         qa.ranker = ranker
         print(f"ranker written to {path}")
+        # last: it learns from the rankings of the ranker just fitted
+        qa.followups = None
+        talks = [root / "eval" / name for name in FOLLOWUP_SETS]
+        followups, (c, cv) = fit_followup_ranker(qa, talks)
+        path = write_ranker(Path(args.index_dir or root / "index"), qa.parts.manifest, followups,
+                            f"fitted on the conversations of {', '.join(p.name for p in talks)}; "
+                            f"C={c} chosen by 5-fold CV (hit@1 {cv:.3f})",
+                            file=FOLLOWUP_FILE, features=FOLLOWUP_FEATURES)
+        qa.followups = followups
+        print(f"follow-up ranker written to {path}")
     calibrate = [root / "eval" / name for name in CALIBRATION_SETS] if args.calibrate else []
     results = run_eval(qa, files, calibrate_from=calibrate,
                        index_dir=Path(args.index_dir or root / "index"))

@@ -191,6 +191,9 @@ class Query:
     # a question about filing): retrieval fuses both readings, and the answer falls back to
     # this one when the turn alone finds too little
     in_context: Query | None = None
+    # In a conversation, the turn read alone, as if it opened the conversation: the
+    # follow-up ranker (ranker.py) weighs what each reading finds
+    alone: Query | None = None
     # regulations the turn names that the regulation filter leaves out (set by `within`)
     filtered_out: tuple[str, ...] = ()
     # the language `standalone` is searched and its evidence judged in: Chinese for a short
@@ -237,7 +240,9 @@ class Query:
             return self
         references = tuple(_within(ref, regulations) for ref in self.references)
         in_context = self.in_context.within(regulations) if self.in_context else None
+        alone = self.alone.within(regulations) if self.alone else None
         return replace(self, references=tuple(dict.fromkeys(references)), in_context=in_context,
+                       alone=alone,
                        filtered_out=tuple(r for r in self.named if r not in regulations))
 
 
@@ -478,7 +483,8 @@ def stated_figures(text: str) -> list[tuple[str, float, str]]:
 def analyse(question: str, corpus: Corpus, history: Sequence | None = None) -> Query:
     """The one analysis of a (cleaned) question, in the context of the conversation."""
     turns = [text for text in map(clean_turn, user_turns(history)) if text]
-    return _analyse(question, corpus, turns)
+    query = _analyse(question, corpus, turns)
+    return replace(query, alone=_analyse(question, corpus, [])) if turns else query
 
 
 def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:

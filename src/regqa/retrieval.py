@@ -11,7 +11,8 @@ ranker, by weighted reciprocal rank fusion of every ranking.
 Articles named with their regulation ("Art. 17 of the deep synthesis provisions") go first,
 by lookup; when the question names a regulation, its best article goes before other
 regulations' articles. A short turn in a conversation is ranked from both its readings, alone and as a
-follow-up, fused.
+follow-up, fused. Last, every turn in a conversation is ranked again by the follow-up ranker
+(ranker.py), from what it finds read in context and read alone.
 """
 
 from __future__ import annotations
@@ -29,13 +30,18 @@ from .classifier import SourceClassifier
 from .corpus import Corpus
 from .index import IndexParts
 from .query import Query, analyse, beside_aspect
-from .ranker import RETRIEVERS, Ranker, features_for
+from .ranker import RETRIEVERS, Ranker, features_for, followup_features
 
 RRF_K = 60
 ARTICLE_TEXT_CHUNK = re.compile(r"/\d+$")
 DEPTH = 60  # chunks taken from each retriever before fusion; the corpus has a few hundred
 CONTEXT_WEIGHT = 2.0  # a short turn's reading in context, against 1 for the turn alone
 CONTEXT_DEPTH = 20  # sources taken from each reading before they are fused
+# the follow-up ranker's candidates: this many of regqa's hits for the turn in context, and
+# ALONE_DEPTH for the turn alone (as it was fitted: devtools.evaluation.followup_data)
+FOLLOWUP_HITS = 10
+ALONE_DEPTH = 5
+RULE_TAGS = ("lookup", "general", "enforces")  # in `Hit.via`: the rule that placed a hit
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class SearchSettings:
     classifier: bool = True  # the source classifier's ranking as one more ranker input
     general: bool = True  # an aspect asked of the rules in general: each one's key articles first
     enforcers: bool = True  # a sanction asked of a duty: the penalty article enforcing it first
+    followup: bool = True  # a turn in a conversation: ranked again by the follow-up ranker
 
 
 class HybridRetriever(BaseRetriever):
@@ -119,9 +126,11 @@ class HybridRetriever(BaseRetriever):
                  regulations: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
                  settings: SearchSettings | None = None, ranker: Ranker | None = None,
                  classifiers: dict[str, SourceClassifier] | None = None,
-                 embeddings: dict[tuple[str, str], list[float]] | None = None) -> None:
+                 embeddings: dict[tuple[str, str], list[float]] | None = None,
+                 followups: Ranker | None = None) -> None:
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
+        self.followups = followups
         self.classifiers = classifiers or {}
         # when given, the question embeddings are kept here by (language, text): `ask` hands
         # in a fresh dict so the scope model reads the vector instead of embedding again. Not
@@ -164,8 +173,62 @@ class HybridRetriever(BaseRetriever):
                             QueryBundle(text, embedding=vector), lexical=False), vector
 
     def search(self, query: Query) -> list[Hit]:
+        # (fitted on the learned ranker's rankings: over plain fusion it is not that model)
+        s = self.settings
+        if query.alone is not None and self.followups is not None and s.followup and s.learned:
+            return self._followup(query)
+        return self._searched(query)
+
+    def _searched(self, query: Query) -> list[Hit]:
         hits = self._search_turn(query)
         return self._enforcers_first(hits, query) if self.settings.enforcers else hits
+
+    def _followup(self, query: Query) -> list[Hit]:
+        """A turn in a conversation, ranked by the follow-up ranker. Read with the previous
+        question, a turn's own words are outnumbered ("那老年人呢？" after a question on minors
+        found the minors article again); read alone, an elliptical turn ("罚则呢？") finds
+        nothing of its subject. The candidates are what either reading finds, and the model
+        weighs where each retriever ranked them in each reading (eval/analysis.md)."""
+        candidates, rows, by_id = self.followup_rows(query)
+        if not candidates:
+            return self._searched(query)
+        scores = self.followups.score(rows)
+        order = sorted(range(len(candidates)), key=lambda i: -scores[i])  # ties keep their order
+        hits = [replace(by_id[candidates[i]], score=float(scores[i])) for i in order]
+        # an article the turn names with its regulation stays first, as for any question
+        hits = [h for h in hits if "lookup" in h.via] + [h for h in hits if "lookup" not in h.via]
+        if self.k > len(hits):  # a long list goes on with the turn's hits in context
+            seen = set(candidates)
+            floor = min(h.score for h in hits)
+            hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
+                h for h in self._searched(query) if h.source_id not in seen)]
+        return hits[: self.k]
+
+    def followup_rows(self, query: Query) -> tuple[list[str], np.ndarray, dict[str, Hit]]:
+        """The follow-up ranker's candidates for a turn with `query.alone`, their feature
+        rows (ranker.FOLLOWUP_FEATURES) and their hits (also what it is fitted on)."""
+        fixed = self._with_k(FOLLOWUP_HITS, followups=None)
+        if fixed.embeddings is None:  # each reading is embedded once, not once per search
+            fixed.embeddings = {}
+        context = fixed._searched(query)
+        alone = fixed._with_k(ALONE_DEPTH)._searched(query.alone)
+        ranked = [h.source_id for h in context]
+        candidates = list(dict.fromkeys(ranked + [h.source_id for h in alone]))
+        rows = followup_features(candidates, ranked, self._ids(fixed._runs(query)),
+                                 self._ids(fixed._runs(query.alone)))
+        # what only the turn alone found keeps which retrievers found it, not the rules that
+        # placed it: "罚则呢？" alone asks the penalties of the rules in general ("general"),
+        # which the turn in its conversation does not (regression: the answer then failed)
+        found_alone = {h.source_id: replace(h, via=tuple(v for v in h.via if v not in RULE_TAGS))
+                       for h in alone}
+        return candidates, rows, found_alone | {h.source_id: h for h in context}
+
+    @staticmethod
+    def _ids(runs) -> dict[str, list[str]]:
+        """Each retriever's ranking (`_runs`) as source ids, best first."""
+        names, rankings, _ = runs
+        return {name: [src for src, _, _ in ranking]
+                for name, ranking in zip(names, rankings, strict=True) if name in RETRIEVERS}
 
     def _enforcers_first(self, hits: list[Hit], query: Query) -> list[Hit]:
         """A question that asks the sanction for what its best article requires ("没给用户关闭
@@ -219,11 +282,11 @@ class HybridRetriever(BaseRetriever):
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
         return self._padded(hits, query)
 
-    def _with_k(self, k: int) -> HybridRetriever:
-        """This retriever with another k."""
+    def _with_k(self, k: int, **changes) -> HybridRetriever:
+        """This retriever with another k (and `followups`, when given)."""
         return HybridRetriever(self.corpus, self.parts, k, self.regulations,
                                self.kinds, self.settings, self.ranker, self.classifiers,
-                               self.embeddings)
+                               self.embeddings, changes.get("followups", self.followups))
 
     def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)

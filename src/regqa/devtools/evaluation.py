@@ -56,6 +56,7 @@ ABLATIONS: dict[str, tuple[SearchSettings, tuple[str, ...]]] = {
     # the ranker refitted without one retriever's ranks
     **{f"- retriever: {r}": (REGQA, (f"rr_{r}",)) for r in ("bm25", "e5", "bm25_zh")},
     "- source classifier": (REGQA, ("rr_classifier",)),
+    "- follow-up ranker": (replace(REGQA, followup=False), ()),
 }
 DEV_SETS = ("questions.jsonl", "dev-users.jsonl", "dev-users-2.jsonl")
 CALIBRATION_SETS = (*DEV_SETS, "dev-scope.jsonl")  # the floors need out-of-scope questions too
@@ -65,6 +66,11 @@ SCOPE_SETS = (*CALIBRATION_SETS, "dev-review.jsonl", "dev-review-2.jsonl", "dev-
               "dev-review-4.jsonl",
               "dev-followups.jsonl", "dev-scope-2.jsonl", "dev-scope-3.jsonl", "dev-scope-4.jsonl",
               "dev-scope-5.jsonl")
+# the follow-up ranker: every development file with conversations
+FOLLOWUP_SETS = ("dev-followups.jsonl", "dev-followups-2.jsonl", "dev-users.jsonl",
+                 "dev-users-2.jsonl", "dev-review.jsonl", "dev-review-2.jsonl",
+                 "dev-review-3.jsonl", "dev-review-4.jsonl", "dev-review-5.jsonl",
+                 "dev-review-6.jsonl")
 
 
 @dataclass(frozen=True)
@@ -282,7 +288,9 @@ def evaluate_file(qa, path: Path, log=print) -> dict:
     fitted = qa.ranker
     systems = {"regqa": (REGQA, ()), **{n: (s, ()) for n, s in BASELINES.items()}, **ABLATIONS}
     for name, (settings, mask) in systems.items():
-        if (mask or settings != REGQA) and settings.learned and fitted is not None:
+        # (the follow-up ranker reorders after the ranker: the ranker's rows do not change)
+        changed = replace(settings, followup=True) != REGQA
+        if (mask or changed) and settings.learned and fitted is not None:
             # the ranker is refitted for the ablation: without the features, or on what the
             # changed settings retrieve
             if (settings, mask) not in _MASKED:
@@ -738,6 +746,29 @@ def fit_ranker(qa, paths: Sequence[Path], mask: Sequence[str] = (), log=print,
         rows = rows.copy()
         rows[:, columns] = 0.0
         data.append((qid, cands, rows, gold))
+    return _cross_validated(data, log)
+
+
+def followup_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.ndarray, set[str]]]:
+    """(question id, candidates, feature rows, gold) for every in-scope turn with history."""
+    retriever = qa.retriever(k=10)
+    data = []
+    for path in paths:
+        for q in load_questions(path, qa.corpus):
+            query = qa.analyse(q.question, history_of(q))
+            if q.gold and query.alone is not None:
+                candidates, rows, _ = retriever.followup_rows(query)
+                data.append((f"{path.name}:{q.id}", candidates, rows, set(q.gold)))
+    return data
+
+
+def fit_followup_ranker(qa, paths: Sequence[Path], log=print):
+    """Fit the follow-up ranker on the development conversations (on the rankings of the
+    ranker `qa` has), its regularisation chosen as the ranker's is."""
+    return _cross_validated(followup_data(qa, paths), log)
+
+
+def _cross_validated(data, log):
     order = list(range(len(data)))
     random.Random(5).shuffle(order)
     best = None
