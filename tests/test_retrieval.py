@@ -230,3 +230,19 @@ def test_the_follow_up_ranker_weighs_the_turn_in_context_against_the_turn_alone(
     retriever.followups = Ranker((0, 0, 0, 0, 0, 1.0, 0, 0, 0), 0.0)
     retriever.settings = SearchSettings(followup=False)
     assert [h.source_id for h in retriever.search(query)] == in_context
+
+
+def test_the_follow_up_ranker_runs_the_retrievers_once_per_reading(fake_qa, monkeypatch):
+    from regqa.ranker import Ranker
+    from regqa.retrieval import HybridRetriever
+
+    history = [{"role": "user", "content": "What is the fine for an unlabelled toy robot?"}]
+    query = fake_qa.analyse("And the refund deadline?", history)
+    retriever = fake_qa.retriever(k=12)  # longer than the candidates: the list is made up
+    retriever.followups = Ranker((0, 0, 0, 0, 0, 1.0, 0, 0, 0), 0.0)
+    calls, run_all = [], HybridRetriever._run_all
+    monkeypatch.setattr(HybridRetriever, "_run_all",
+                        lambda self, q: calls.append(q.standalone) or run_all(self, q))
+    hits = retriever.search(query)
+    assert calls == [query.standalone, query.alone.standalone]
+    assert hits[0].source_id == "toy-2024#3" and len(hits) == 5  # every source of the toy

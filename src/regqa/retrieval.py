@@ -131,6 +131,9 @@ class HybridRetriever(BaseRetriever):
         super().__init__()
         self.corpus, self.parts, self.k, self.ranker = corpus, parts, k, ranker
         self.followups = followups
+        # each reading's retriever runs, when a search keeps them (the follow-up ranker reads
+        # the runs its two searches made; see `_runs`)
+        self.kept_runs: dict | None = None
         self.classifiers = classifiers or {}
         # when given, the question embeddings are kept here by (language, text): `ask` hands
         # in a fresh dict so the scope model reads the vector instead of embedding again. Not
@@ -189,7 +192,7 @@ class HybridRetriever(BaseRetriever):
         found the minors article again); read alone, an elliptical turn ("罚则呢？") finds
         nothing of its subject. The candidates are what either reading finds, and the model
         weighs where each retriever ranked them in each reading (eval/analysis.md)."""
-        candidates, rows, by_id = self.followup_rows(query)
+        candidates, rows, by_id, fixed = self.followup_rows(query)
         if not candidates:
             return self._searched(query)
         scores = self.followups.score(rows)
@@ -201,15 +204,18 @@ class HybridRetriever(BaseRetriever):
             seen = set(candidates)
             floor = min(h.score for h in hits)
             hits += [replace(h, score=floor - (i + 1) * 1e-6) for i, h in enumerate(
-                h for h in self._searched(query) if h.source_id not in seen)]
+                h for h in fixed._with_k(self.k)._searched(query) if h.source_id not in seen)]
         return hits[: self.k]
 
-    def followup_rows(self, query: Query) -> tuple[list[str], np.ndarray, dict[str, Hit]]:
+    def followup_rows(self, query: Query
+                      ) -> tuple[list[str], np.ndarray, dict[str, Hit], HybridRetriever]:
         """The follow-up ranker's candidates for a turn with `query.alone`, their feature
-        rows (ranker.FOLLOWUP_FEATURES) and their hits (also what it is fitted on)."""
+        rows (ranker.FOLLOWUP_FEATURES), their hits (also what it is fitted on), and the
+        retriever that searched, with its runs kept."""
         fixed = self._with_k(FOLLOWUP_HITS, followups=None)
         if fixed.embeddings is None:  # each reading is embedded once, not once per search
             fixed.embeddings = {}
+        fixed.kept_runs = {}  # and searched once: the features read the searches' runs
         context = fixed._searched(query)
         alone = fixed._with_k(ALONE_DEPTH)._searched(query.alone)
         ranked = [h.source_id for h in context]
@@ -221,7 +227,7 @@ class HybridRetriever(BaseRetriever):
         # which the turn in its conversation does not (regression: the answer then failed)
         found_alone = {h.source_id: replace(h, via=tuple(v for v in h.via if v not in RULE_TAGS))
                        for h in alone}
-        return candidates, rows, found_alone | {h.source_id: h for h in context}
+        return candidates, rows, found_alone | {h.source_id: h for h in context}, fixed
 
     @staticmethod
     def _ids(runs) -> dict[str, list[str]]:
@@ -284,9 +290,11 @@ class HybridRetriever(BaseRetriever):
 
     def _with_k(self, k: int, **changes) -> HybridRetriever:
         """This retriever with another k (and `followups`, when given)."""
-        return HybridRetriever(self.corpus, self.parts, k, self.regulations,
-                               self.kinds, self.settings, self.ranker, self.classifiers,
-                               self.embeddings, changes.get("followups", self.followups))
+        other = HybridRetriever(self.corpus, self.parts, k, self.regulations,
+                                self.kinds, self.settings, self.ranker, self.classifiers,
+                                self.embeddings, changes.get("followups", self.followups))
+        other.kept_runs = self.kept_runs
+        return other
 
     def _search(self, query: Query) -> list[Hit]:
         names, rankings, similarity = self._runs(query)
@@ -300,7 +308,17 @@ class HybridRetriever(BaseRetriever):
 
     def _runs(self, query: Query) -> tuple[list[str], list, dict[str, float]]:
         """Each retriever's collapsed ranking of the query, and the best dense similarity of
-        every source found."""
+        every source found (kept in `kept_runs` when it is a dict: copies go out)."""
+        key = (query.standalone, query.searched_in, query.references, self.depth)
+        if self.kept_runs is None or key not in self.kept_runs:
+            runs = self._run_all(query)
+            if self.kept_runs is None:
+                return runs
+            self.kept_runs[key] = runs
+        names, rankings, similarity = self.kept_runs[key]
+        return list(names), [list(r) for r in rankings], dict(similarity)
+
+    def _run_all(self, query: Query) -> tuple[list[str], list, dict[str, float]]:
         s, parts = self.settings, self.parts
         chinese = query.searched_in == "zh"
         lang = query.searched_in

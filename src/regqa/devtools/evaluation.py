@@ -757,7 +757,7 @@ def followup_data(qa, paths: Sequence[Path]) -> list[tuple[str, list[str], np.nd
         for q in load_questions(path, qa.corpus):
             query = qa.analyse(q.question, history_of(q))
             if q.gold and query.alone is not None:
-                candidates, rows, _ = retriever.followup_rows(query)
+                candidates, rows, _, _ = retriever.followup_rows(query)
                 data.append((f"{path.name}:{q.id}", candidates, rows, set(q.gold)))
     return data
 
