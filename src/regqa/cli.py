@@ -217,7 +217,6 @@ def cmd_eval(args) -> int:
         qa.ranker = ranker
         print(f"ranker written to {path}")
         # last: it learns from the rankings of the ranker just fitted
-        qa.followups = None
         talks = [root / "eval" / name for name in FOLLOWUP_SETS]
         followups, (c, cv) = fit_followup_ranker(qa, talks)
         path = write_ranker(Path(args.index_dir or root / "index"), qa.parts.manifest, followups,

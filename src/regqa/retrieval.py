@@ -212,7 +212,7 @@ class HybridRetriever(BaseRetriever):
         """The follow-up ranker's candidates for a turn with `query.alone`, their feature
         rows (ranker.FOLLOWUP_FEATURES), their hits (also what it is fitted on), and the
         retriever that searched, with its runs kept."""
-        fixed = self._with_k(FOLLOWUP_HITS, followups=None)
+        fixed = self._with_k(FOLLOWUP_HITS)
         if fixed.embeddings is None:  # each reading is embedded once, not once per search
             fixed.embeddings = {}
         fixed.kept_runs = {}  # and searched once: the features read the searches' runs
@@ -288,11 +288,12 @@ class HybridRetriever(BaseRetriever):
         hits = [replace(by_id[source], score=score) for source, score in fused[: self.k]]
         return self._padded(hits, query)
 
-    def _with_k(self, k: int, **changes) -> HybridRetriever:
-        """This retriever with another k (and `followups`, when given)."""
+    def _with_k(self, k: int) -> HybridRetriever:
+        """This retriever with another k, for one reading's search (`_search`, `_searched`):
+        without the follow-up ranker, which only `search` applies, to the whole turn."""
         other = HybridRetriever(self.corpus, self.parts, k, self.regulations,
                                 self.kinds, self.settings, self.ranker, self.classifiers,
-                                self.embeddings, changes.get("followups", self.followups))
+                                self.embeddings)
         other.kept_runs = self.kept_runs
         return other
 
