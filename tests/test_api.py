@@ -82,6 +82,15 @@ def test_an_aspect_asked_in_general_is_answered_from_each_regulations_key_articl
     assert fake_qa.retrieve(question, k=2)[0].via[0] == "general"
 
 
+def test_the_penalties_of_a_named_regulation_come_from_its_key_articles(fake_qa):
+    # dev-review: "算法推荐违规最多罚多少钱？" never reached the fine of AR Art. 33
+    answer = fake_qa.ask("What are the penalties under the toy rules?")
+    assert (answer.status, answer.reason) == ("grounded", "")
+    assert [c.hit.source_id for c in answer.citations] == ["toy-2024#4"]
+    assert fake_qa.retrieve("What are the penalties under the toy rules?", k=2)[0].via[0] == (
+        "general")
+
+
 @pytest.mark.parametrize("question", ["What are the fines for parking?",
                                       "What is the fine for parking?"])
 def test_the_same_aspect_of_another_subject_gets_no_key_articles(fake_qa, question):

@@ -483,13 +483,29 @@ def test_chinese_an_english_question_quotes_is_searched_by_the_model_that_reads_
     ("Who do these rules apply to?", "scope"),
     # a subject of its own, a named regulation or article, two aspects, a definition
     ("What are the penalties for selling a broken toy at a flea market?", ""),
-    ("What are the penalties under the toy rules?", ""),
+    # a named regulation's penalties or filing in general, not its scope (dev-review)
+    ("What are the penalties under the toy rules?", "penalties"),
+    ("Who do the toy rules apply to?", ""),
+    ("What are the toy rules' penalties for selling a broken toy at a flea market?", ""),
     ("What does Article 4 say about fines?", ""),
     ("罚则和适用范围是什么？", ""),
     ("What does it mean?", ""),
 ])
 def test_an_aspect_asked_of_the_rules_in_general_is_recognised(corpus, question, general):
     assert analyse(question, corpus).general == general
+
+
+def test_penalties_asked_of_named_regulations_carry_no_note_that_none_was_named(two):
+    from types import SimpleNamespace
+
+    query = analyse("What are the penalties under the toy rules and the newer toy rules?", two)
+    assert (query.general, query.named) == ("penalties", ("toy-2024", "toy-2025"))
+    hits = [SimpleNamespace(source_id=f"{reg}#4", via=("general",)) for reg in query.named]
+    assert decide(query, hits, two, Evidence()) == Decision(
+        "grounded", "", ("toy-2024#4", "toy-2025#4"))
+    unnamed = analyse("What are the penalties?", two)
+    assert decide(unnamed, hits, two, Evidence()).reason == (
+        "no regulation was named, so each regulation's articles on penalties follow")
 
 
 def test_only_a_first_turn_asks_an_aspect_of_the_rules_in_general(corpus):

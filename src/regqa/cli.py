@@ -183,7 +183,9 @@ def cmd_eval(args) -> int:
                   ("dev-bare.jsonl", "development"), ("holdout-bare.jsonl", "held-out"),
                   ("holdout-bare-2.jsonl", "held-out"),
                   ("holdout-jurisdiction.jsonl", "held-out"),
-                  ("holdout-sanctions.jsonl", "held-out"))]
+                  ("holdout-sanctions.jsonl", "held-out"),
+                  ("holdout-named-aspects.jsonl", "held-out"),
+                  ("holdout-dates.jsonl", "held-out"))]
         external = root.parent / "shared" / "eval" / "external-dev.jsonl"
         if external.exists():
             files.append((external, "external", out / "external-dev.md"))

@@ -228,7 +228,8 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
             return Decision("partial", _premise(unsupported, query.lang), general)
         # (one regulation, when the filter selects one: then nothing is left to say)
         several = len({source.split("#")[0] for source in general}) > 1
-        return Decision("grounded", _in_general(query) if several else "", general)
+        return Decision("grounded", _in_general(query) if several and not query.named else "",
+                        general)
     if not hits:
         return Decision("no_match", "语料库中没有与问题匹配的内容" if zh
                         else "nothing in the corpus matched the question")

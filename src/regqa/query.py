@@ -138,6 +138,7 @@ SWITCH_MAX = 2
 # key article for it answers. Definitions are not among them: "什么是…" needs its subject.
 GENERAL_ROLES = ("purpose", "scope", "penalties", "filing", "dates")
 GENERAL_MAX = 2
+NAMED_GENERAL_ROLES = ("penalties", "filing")  # may be asked in general of a named regulation
 # A figure is a premise only where the question states it as a rule: beside a word for a
 # deadline, a minimum or maximum, a fine or a duty ("30天内", "至少保存三年", "罚五十万",
 # "within 15 days", "fines of RMB 500,000, right?"). "24小时客服", "成立3年了" and "30% of our
@@ -204,7 +205,8 @@ class Query:
     bare: bool = False
     # the one aspect (GENERAL_ROLES) a first turn asks of the rules in general, naming no
     # regulation, article or subject of its own ("罚款是多少？", "Who do these rules apply
-    # to?"); retrieval puts each regulation's key articles for it first when the turn's other
+    # to?"), or the penalties or filing of the regulations it names ("标识办法的罚则是什么？");
+    # retrieval puts each (named) regulation's key articles for it first when the turn's other
     # words are all the corpus's own (index.unfamiliar), and the answer cites them
     general: str = ""
     # the turn asks what the sanction is ("最高罚多少", "What's the fine for…"), not only
@@ -511,12 +513,18 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
 def _general(query: Query, corpus: Corpus) -> str:
     """The aspect a first turn asks of the rules in general, or "" (see Query.general)."""
     roles = [role for role in GENERAL_ROLES if role in query.intents]
-    about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
-    if (len(roles) != 1 or query.named or query.references or query.commentators
-            or query.out_of_scope or not about_all
-            or _content_size(beside_aspect(query.text, roles[0])) > GENERAL_MAX):
+    if (len(roles) != 1 or query.references or query.commentators or query.out_of_scope
+            or _content_size(_without_regulations(beside_aspect(query.text, roles[0]), corpus))
+            > GENERAL_MAX):
         return ""
-    return roles[0]
+    about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
+    # or, for penalties and filing, the regulations it names and nothing else ("算法推荐违规最多
+    # 罚多少钱？": the fine of AR Art. 33 never reached the top ten). A named regulation's scope
+    # and dates articles already come first, and "归哪些部门管" and "start to apply" read as
+    # scope lost two development questions.
+    named_only = (query.named and set(query.topics) == set(query.named)
+                  and roles[0] in NAMED_GENERAL_ROLES)
+    return roles[0] if (about_all and not query.named) or named_only else ""
 
 
 def beside_aspect(text: str, role: str) -> str:

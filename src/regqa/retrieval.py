@@ -368,7 +368,7 @@ class HybridRetriever(BaseRetriever):
         register a trademark?" asks the same aspect of another subject."""
         if not query.general or self.parts.unfamiliar(beside_aspect(query.text, query.general)):
             return []
-        return [src for src in key_sources(self.corpus, query.general)
+        return [src for src in key_sources(self.corpus, query.general, query.named or None)
                 if self._allowed_source(src)]
 
     def _bare_references(self, query: Query) -> list[str]:
