@@ -112,7 +112,10 @@ def test_intents_are_read_from_english_and_chinese(corpus):
 @pytest.mark.parametrize("question", [
     "What date did the toy rules come into force?", "When did the toy rules come into effect?",
     "The toy rules took effect on 1 February 2024, right?", "When do the toy rules take effect?",
-    "玩具机器人规定什么时候施行？"])
+    "玩具机器人规定什么时候施行？",
+    # regressions (development): the closing article was dropped from the answer as padding
+    "玩具机器人规定是哪天开始实施的？", "玩具机器人那个规定几号开始执行？", "When does the toy rule kick in?",
+    "When did the provisions on toy robots sold to households start to apply?"])
 def test_ways_of_asking_when_rules_start_ask_for_dates(corpus, question):
     # Regression: "come into force", "come into effect" and "took effect" were not read as
     # asking for dates, so the answer dropped the entry-into-force article as padding

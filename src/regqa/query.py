@@ -41,11 +41,13 @@ INTENTS: dict[str, re.Pattern] = {
         r"\b(fil(e|es|ed|ing)(?!\s+(an?\s+)?(complaints?|lawsuits?|suits?|appeals?|claims?)\b)|"
         r"regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
         r"|备案|登记|注销|备案号|续期|有效期", re.I),
+    # (and "开始实施", "哪天开始执行", "kick in": the closing article was dropped as padding
+    # from three development answers that asked the date in those words)
     "dates": re.compile(
         r"\b((in|into) force|(take[sn]?|took|taking|come[s]?|came|coming) (into )?effect|"
-        r"effective|commenc\w*|since when|from when|"
-        r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
-        r"何时(起|开始)", re.I),
+        r"effective|commenc\w*|since when|from when|kick(s|ed)? in|"
+        r"when (does|did|do|will)\b.{0,80}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
+        r"何时(起|开始)|开始(实施|执行)|(实施|执行)(日期|时间)|正式(实施|执行)", re.I),
     "purpose": re.compile(
         r"\b(why|purpose|aim|goal|legal basis|based on which laws?|rationale)\b"
         r"|为什么|目的|宗旨|依据|上位法|出台", re.I),
