@@ -188,3 +188,19 @@ def test_a_follow_up_whose_reading_alone_asks_in_general_is_answered_in_its_conv
     answer = qa.ask("And what are the penalties?", history)
     assert answer.status == "grounded"
     assert answer.citations[0].label.startswith("Deep Synthesis Provisions, Art.")
+
+
+def test_the_penalties_of_a_named_regulation_are_its_own_penalty_articles(qa):
+    # dev-review: AR Art. 33, which sets the other fine, never reached the top ten
+    hits = qa.retrieve("算法推荐违规最多罚多少钱？", k=5)
+    assert {h.source_id for h in hits[:3]} == {f"algorithmic-recommendation-2021#{n}"
+                                               for n in (31, 32, 33)}
+    cited = [c.hit.source_id for c in qa.ask("算法推荐违规最多罚多少钱？").citations]
+    assert {s.split("#")[0] for s in cited} == {"algorithmic-recommendation-2021"}
+    # with a subject of its own it asks the sanction for that duty (review): AR Art. 32
+    # punishes a breach of Art. 21 (大数据杀熟); 31 and 33 set fines for other articles
+    question = "算法推荐规定对大数据杀熟怎么罚？"
+    assert not any("general" in h.via for h in qa.retrieve(question, k=5))
+    assert [c.hit.source_id for c in qa.ask(question).citations][0] == (
+        "algorithmic-recommendation-2021#32")
+

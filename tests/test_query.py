@@ -115,11 +115,19 @@ def test_intents_are_read_from_english_and_chinese(corpus):
     "玩具机器人规定什么时候施行？",
     # regressions (development): the closing article was dropped from the answer as padding
     "玩具机器人规定是哪天开始实施的？", "玩具机器人那个规定几号开始执行？", "When does the toy rule kick in?",
-    "When did the provisions on toy robots sold to households start to apply?"])
+    "When did the toy robot safety and household labelling provisions start to apply?"])
 def test_ways_of_asking_when_rules_start_ask_for_dates(corpus, question):
     # Regression: "come into force", "come into effect" and "took effect" were not read as
     # asking for dates, so the answer dropped the entry-into-force article as padding
     assert "dates" in analyse(question, corpus).intents
+
+
+@pytest.mark.parametrize("question", [
+    "正式实施前要做什么？", "安全评估的实施时间是多久？", "At what number of users does the duty kick in?",
+    "When does a platform that recommends news to users have to begin offering an opt-out?"])
+def test_time_words_that_do_not_ask_when_rules_start_do_not_ask_for_dates(corpus, question):
+    # review: the words added for dates must not take a deadline or a threshold
+    assert "dates" not in analyse(question, corpus).intents
 
 
 def test_an_ambiguous_article_number_lists_each_candidate(two):
@@ -490,6 +498,8 @@ def test_chinese_an_english_question_quotes_is_searched_by_the_model_that_reads_
     ("What are the penalties under the toy rules?", "penalties"),
     ("Who do the toy rules apply to?", ""),
     ("What are the toy rules' penalties for selling a broken toy at a flea market?", ""),
+    # a subject word of the corpus beside the name asks the sanction for one duty (review)
+    ("What are the toy rules' penalties for robots?", ""),
     ("What does Article 4 say about fines?", ""),
     ("罚则和适用范围是什么？", ""),
     ("What does it mean?", ""),
@@ -509,6 +519,11 @@ def test_penalties_asked_of_named_regulations_carry_no_note_that_none_was_named(
     unnamed = analyse("What are the penalties?", two)
     assert decide(unnamed, hits, two, Evidence()).reason == (
         "no regulation was named, so each regulation's articles on penalties follow")
+    # regression (review): a named regulation the filter leaves out was not mentioned
+    narrowed = query.within(["toy-2025"])
+    assert decide(narrowed, hits[1:], two, Evidence()) == Decision(
+        "partial", "the Toy Robot Provisions are outside the regulations selected; clear the "
+        "filter or select it to see it", ("toy-2025#4",))
 
 
 def test_only_a_first_turn_asks_an_aspect_of_the_rules_in_general(corpus):

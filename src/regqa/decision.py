@@ -226,6 +226,9 @@ def decide(query: Query, hits: Sequence, corpus: Corpus, evidence: Evidence,
         unsupported = _unsupported(query, [h for h in hits if h.source_id in general])
         if unsupported:
             return Decision("partial", _premise(unsupported, query.lang), general)
+        if query.filtered_out:  # review: "AR and GenAI penalties?" with GenAI selected
+            return Decision("partial", _outside_filter([], query.filtered_out, corpus,
+                                                      query.lang), general)
         # (one regulation, when the filter selects one: then nothing is left to say)
         several = len({source.split("#")[0] for source in general}) > 1
         return Decision("grounded", _in_general(query) if several and not query.named else "",

@@ -41,13 +41,17 @@ INTENTS: dict[str, re.Pattern] = {
         r"\b(fil(e|es|ed|ing)(?!\s+(an?\s+)?(complaints?|lawsuits?|suits?|appeals?|claims?)\b)|"
         r"regist\w*|record[- ]filing|cancel\w*|deregist\w*)\b"
         r"|备案|登记|注销|备案号|续期|有效期", re.I),
-    # (and "开始实施", "哪天开始执行", "kick in": the closing article was dropped as padding
-    # from three development answers that asked the date in those words)
+    # (and "开始实施", "哪天开始执行", "when does it kick in", a long title before "start to
+    # apply": the closing article was dropped as padding from four development answers that
+    # asked the date in those words; not "正式实施前", "实施时间是多久", "the duty kicks in at
+    # 1 million users", "when does a platform have to begin…": review)
     "dates": re.compile(
         r"\b((in|into) force|(take[sn]?|took|taking|come[s]?|came|coming) (into )?effect|"
-        r"effective|commenc\w*|since when|from when|kick(s|ed)? in|"
-        r"when (does|did|do|will)\b.{0,80}\b(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|"
-        r"何时(起|开始)|开始(实施|执行)|(实施|执行)(日期|时间)|正式(实施|执行)", re.I),
+        r"effective|commenc\w*|since when|from when|when\b.{0,40}\bkick(s|ed|ing)? in|"
+        r"when (does|did|do|will)\b.{0,40}\b(start|apply|begin|enter)|"
+        r"when (does|did|do|will) [\w\s-]{0,60}\b(rules?|provisions|measures|regulations?) "
+        r"(start|apply|begin|enter))|施行|生效|什么时候(开始|起)|何时(起|开始)|开始(实施|执行)|"
+        r"实施日期|正式(实施|执行)(?![前后以之])", re.I),
     "purpose": re.compile(
         r"\b(why|purpose|aim|goal|legal basis|based on which laws?|rationale)\b"
         r"|为什么|目的|宗旨|依据|上位法|出台", re.I),
@@ -520,12 +524,13 @@ def _general(query: Query, corpus: Corpus) -> str:
             > GENERAL_MAX):
         return ""
     about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
-    # or, for penalties and filing, the regulations it names and nothing else ("算法推荐违规最多
-    # 罚多少钱？": the fine of AR Art. 33 never reached the top ten). A named regulation's scope
-    # and dates articles already come first, and "归哪些部门管" and "start to apply" read as
-    # scope lost two development questions.
-    named_only = (query.named and set(query.topics) == set(query.named)
-                  and roles[0] in NAMED_GENERAL_ROLES)
+    # or, for penalties and filing, the regulations it names and no subject ("算法推荐违规最多
+    # 罚多少钱？": the fine of AR Art. 33 never reached the top ten). Not a subject word of the
+    # corpus beside the names: "深度合成规定对换脸的处罚是什么？" asks the sanction for one duty, and
+    # is answered with the penalty article and the duty (review). Not scope or dates: "归哪些
+    # 部门管" and "start to apply" read as scope lost two development questions.
+    named_only = (query.named and roles[0] in NAMED_GENERAL_ROLES
+                  and not _topics(_without_regulations(query.text, corpus), corpus, ()))
     return roles[0] if (about_all and not query.named) or named_only else ""
 
 
