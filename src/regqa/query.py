@@ -525,10 +525,10 @@ def _general(query: Query, corpus: Corpus) -> str:
         return ""
     about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
     # or, for penalties and filing, the regulations it names and no subject ("算法推荐违规最多
-    # 罚多少钱？": the fine of AR Art. 33 never reached the top ten). Not a subject word of the
-    # corpus beside the names: "深度合成规定对换脸的处罚是什么？" asks the sanction for one duty, and
-    # is answered with the penalty article and the duty (review). Not scope or dates: "归哪些
-    # 部门管" and "start to apply" read as scope lost two development questions.
+    # 罚多少钱？": the fine of AR Art. 33 never reached the top ten). Not with a subject word of
+    # the corpus beside the names: "算法推荐规定对大数据杀熟怎么罚？" asks the sanction for one duty,
+    # which AR Art. 32 sets, and was answered from Arts. 31-33 (review). Not scope or dates:
+    # "归哪些部门管" and "start to apply" read as scope lost two development questions.
     named_only = (query.named and roles[0] in NAMED_GENERAL_ROLES
                   and not _topics(_without_regulations(query.text, corpus), corpus, ()))
     return roles[0] if (about_all and not query.named) or named_only else ""

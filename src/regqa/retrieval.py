@@ -365,8 +365,8 @@ class HybridRetriever(BaseRetriever):
     def _general(self, query: Query) -> list[str]:
         """Each allowed regulation's key articles (each named one's, when it names them) for
         the aspect a turn asks of the rules in general ("罚款是多少？"), when its other words are
-        all the corpus's own: "How do I
-        register a trademark?" asks the same aspect of another subject."""
+        all the corpus's own: "How do I register a trademark?" asks the same aspect of another
+        subject."""
         if not query.general or self.parts.unfamiliar(beside_aspect(query.text, query.general)):
             return []
         return [src for src in key_sources(self.corpus, query.general, query.named or None)
