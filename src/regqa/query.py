@@ -519,9 +519,9 @@ def _analyse(question: str, corpus: Corpus, turns: Sequence[str]) -> Query:
 def _general(query: Query, corpus: Corpus) -> str:
     """The aspect a first turn asks of the rules in general, or "" (see Query.general)."""
     roles = [role for role in GENERAL_ROLES if role in query.intents]
+    unnamed = _without_regulations(query.text, corpus)  # (no name holds an aspect's words)
     if (len(roles) != 1 or query.references or query.commentators or query.out_of_scope
-            or _content_size(_without_regulations(beside_aspect(query.text, roles[0]), corpus))
-            > GENERAL_MAX):
+            or _content_size(beside_aspect(unnamed, roles[0])) > GENERAL_MAX):
         return ""
     about_all = set(query.topics) in (set(), set(corpus.regulation_ids))  # "these rules"
     # or, for penalties and filing, the regulations it names and no subject ("算法推荐违规最多
@@ -530,7 +530,7 @@ def _general(query: Query, corpus: Corpus) -> str:
     # which AR Art. 32 sets, and was answered from Arts. 31-33 (review). Not scope or dates:
     # "归哪些部门管" and "start to apply" read as scope lost two development questions.
     named_only = (query.named and roles[0] in NAMED_GENERAL_ROLES
-                  and not _topics(_without_regulations(query.text, corpus), corpus, ()))
+                  and not _topics(unnamed, corpus, ()))
     return roles[0] if (about_all and not query.named) or named_only else ""
 
 
